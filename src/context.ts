@@ -1,0 +1,47 @@
+/**
+ * What a running shard can learn about itself, wherever it runs.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DistributedMethod, ShardTask } from './executors/executor.js';
+
+/** What {@link currentShard} returns inside a running shard. */
+export interface ShardContext {
+  /** Qualified name of the method, e.g. `Report.getCubes`. */
+  readonly method: string;
+  /** Position of the shard in the input, from 0. */
+  readonly index: number;
+  /** The shard. */
+  readonly shard: unknown;
+  /**
+   * Aborted when this shard should stop: its `timeout` passed, the call's `signal` was aborted,
+   * another shard failed, or the consumer stopped reading. Pass it to `fetch`, timers, streams…
+   */
+  readonly signal: AbortSignal;
+}
+
+const storage = new AsyncLocalStorage<ShardContext>();
+
+/**
+ * Inside a distributed method: which shard is running, and the `AbortSignal` that says when to stop.
+ * Outside one: `undefined`.
+ *
+ * @example
+ * ```ts
+ * @distribute({ timeout: 5000 })
+ * async fetchOne(url: string) {
+ *   const response = await fetch(url, { signal: currentShard()?.signal });
+ *   return response.json();
+ * }
+ * ```
+ */
+export function currentShard(): ShardContext | undefined {
+  return storage.getStore();
+}
+
+/** Calls the user's one-item function for a task, with {@link currentShard} set for its duration. */
+export function runShard(method: DistributedMethod, task: ShardTask): Promise<unknown> {
+  const context: ShardContext = { method: method.name, index: task.index, shard: task.shard, signal: task.signal };
+  // A sync method that throws must become a rejection, like an async one.
+  return storage.run(context, async () => await method.fn.call(method.thisArg, task.shard, ...task.args));
+}

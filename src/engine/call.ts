@@ -1,0 +1,126 @@
+/**
+ * One call of a distributed method: checks its input, runs the fan-out, and shapes the outcomes
+ * into what the options ask for (an array or a stream; values, entries or settled outcomes).
+ * @module
+ */
+import type { ShardError } from '../errors.js';
+import type { DistributedMethod } from '../executors/executor.js';
+import type { DistributionRecord } from '../metadata.js';
+import { resolveOptions, type ResolvedOptions } from '../options.js';
+import type { DistributeOptions, Shards } from '../types.js';
+import { FanOut, type Settled } from './fan-out.js';
+import { assertShards } from './shards.js';
+
+/** A call to run: the method's record, its `this`, the shards and what every shard also gets. */
+export interface CallRequest {
+  readonly record: DistributionRecord;
+  readonly thisArg: unknown;
+  /** Unchecked: whatever the caller passed, or the `@distributeOver` source. */
+  readonly shards: unknown;
+  readonly args: readonly unknown[];
+  /** Options given at the call (by `parallel()`); they win over the decorator's. */
+  readonly overrides?: DistributeOptions | undefined;
+}
+
+/**
+ * Runs a call. A bad input rejects the promise (`as: 'array'`) or throws at once (a stream), before
+ * any shard runs, with a `TypeError` that names the method.
+ */
+export function runCall(request: CallRequest): Promise<unknown[]> | AsyncGenerator<unknown, void, undefined> {
+  const options = resolveOptions(request.record.options, request.overrides);
+  try {
+    const method = methodOf(request);
+    assertShards(request.shards, method.name);
+    return shape(method, request.shards, request.args, options);
+  } catch (error) {
+    if (options.as === 'array') return Promise.reject(error);
+    throw error;
+  }
+}
+
+/** Qualified name of a distributed method for messages: `Report.getCubes`, or the function's name. */
+export function nameOf(record: DistributionRecord, thisArg: unknown): string {
+  const key = typeof record.key === 'symbol' ? `[${record.key.description ?? ''}]` : record.key;
+  if (record.form === 'function') return key === '' ? '<anonymous function>' : key;
+  const owner =
+    record.isStatic === true
+      ? (thisArg as { name?: unknown } | undefined)?.name
+      : (thisArg as object | undefined)?.constructor.name;
+  return typeof owner === 'string' && owner !== '' ? `${owner}.${key}` : key;
+}
+
+function methodOf({ record, thisArg }: CallRequest): DistributedMethod {
+  return { name: nameOf(record, thisArg), fn: record.original, thisArg, record };
+}
+
+function shape(method: DistributedMethod, shards: Shards<unknown>, args: readonly unknown[], options: ResolvedOptions) {
+  const settled = options.results === 'settled';
+  const fanOut = new FanOut({
+    method,
+    shards,
+    args,
+    options,
+    stopOnFailure: !settled && options.stopOnError,
+    order: options.as === 'ordered' ? 'ordered' : 'completed',
+  });
+  const item = itemMaker(options);
+  return options.as === 'array'
+    ? collect(method.name, fanOut, item, settled)
+    : stream(method.name, fanOut, item, settled);
+}
+
+/** Turns an outcome into what the caller receives. Without `results: 'settled'` only successes get here. */
+type ItemMaker = (outcome: Settled) => unknown;
+
+function itemMaker(options: ResolvedOptions): ItemMaker {
+  switch (options.results) {
+    case 'values':
+      return (outcome) => (outcome.ok ? outcome.value : outcome.error);
+    case 'entries':
+      return (outcome) => ({
+        index: outcome.index,
+        shard: outcome.shard,
+        value: outcome.ok ? outcome.value : outcome.error,
+      });
+    case 'settled':
+      return (outcome) =>
+        outcome.ok
+          ? { status: 'fulfilled', index: outcome.index, shard: outcome.shard, value: outcome.value }
+          : { status: 'rejected', index: outcome.index, shard: outcome.shard, reason: outcome.error };
+  }
+}
+
+// With `stopOnError: false` failures reach the consumer too; they are gathered into an AggregateError.
+async function collect(name: string, fanOut: FanOut, item: ItemMaker, settled: boolean): Promise<unknown[]> {
+  const results: unknown[] = [];
+  const errors: ShardError[] = [];
+  for await (const outcome of fanOut.outcomes()) {
+    if (!outcome.ok && !settled) errors.push(outcome.error);
+    else results[outcome.index] = item(outcome);
+  }
+  if (errors.length > 0) throw aggregate(name, errors);
+  return results;
+}
+
+async function* stream(
+  name: string,
+  fanOut: FanOut,
+  item: ItemMaker,
+  settled: boolean,
+): AsyncGenerator<unknown, void, undefined> {
+  const errors: ShardError[] = [];
+  for await (const outcome of fanOut.outcomes()) {
+    if (!outcome.ok && !settled) errors.push(outcome.error);
+    else yield item(outcome);
+  }
+  if (errors.length > 0) throw aggregate(name, errors);
+}
+
+function aggregate(name: string, errors: ShardError[]): AggregateError {
+  errors.sort((a, b) => a.index - b.index);
+  const indices = errors.map((error) => error.index).join(', ');
+  return new AggregateError(
+    errors,
+    `${name}: ${errors.length} shard${errors.length === 1 ? '' : 's'} failed (${indices})`,
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Turning the shards a user gives into one iterator the engine reads lazily.
+ * @module
+ */
+import { invalid } from '../errors.js';
+import type { Shards } from '../types.js';
+
+/** A sync or async iterator: the engine reads both the same way. */
+export type ShardIterator = Iterator<unknown> | AsyncIterator<unknown>;
+
+/** Whether a value can be fanned out over. */
+export function isShards(value: unknown): value is Shards<unknown> {
+  if (value === null || value === undefined) return false;
+  const candidate = value as Partial<Record<symbol, unknown>>;
+  return typeof candidate[Symbol.asyncIterator] === 'function' || typeof candidate[Symbol.iterator] === 'function';
+}
+
+/** Throws a `TypeError` naming the method unless `value` is an `Iterable` or `AsyncIterable`. */
+export function assertShards(value: unknown, method: string): asserts value is Shards<unknown> {
+  // A string is iterable, but fanning out over its characters is never what was meant.
+  if (typeof value === 'string' || !isShards(value)) {
+    throw invalid(method, 'the shards (first argument) to be an array, an Iterable or an AsyncIterable', value);
+  }
+}
+
+/** Opens the iterator, preferring the async protocol when both exist. */
+export function openShards(shards: Shards<unknown>): ShardIterator {
+  const openAsync = (shards as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+  return openAsync !== undefined ? openAsync.call(shards) : (shards as Iterable<unknown>)[Symbol.iterator]();
+}
+
+/** The number of shards, when the input knows it without being read. */
+export function countShards(shards: Shards<unknown>): number | undefined {
+  if (Array.isArray(shards) || ArrayBuffer.isView(shards)) return (shards as ArrayLike<unknown>).length;
+  if (shards instanceof Set || shards instanceof Map) return shards.size;
+  return undefined;
+}

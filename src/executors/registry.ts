@@ -1,0 +1,28 @@
+/**
+ * Turns the `executor` option into an executor, and remembers every executor used so
+ * `shutdown()` can release them.
+ * @module
+ */
+import type { Executor } from './executor.js';
+import { threadExecutor } from './thread.js';
+
+const named = new Map<string, Executor>([['thread', threadExecutor]]);
+const used = new Set<Executor>();
+
+/** Makes a built-in executor available by name. */
+export function registerExecutor(executor: Executor): void {
+  named.set(executor.name, executor);
+}
+
+/** The executor for an `executor` option value (already validated). */
+export function resolveExecutor(option: string | Executor): Executor {
+  const executor = typeof option === 'string' ? named.get(option) : option;
+  if (executor === undefined) throw new TypeError(`The '${option as string}' executor is not available`);
+  used.add(executor);
+  return executor;
+}
+
+/** Every executor a call has used so far. */
+export function usedExecutors(): readonly Executor[] {
+  return [...used];
+}

@@ -1,0 +1,69 @@
+/**
+ * `parallel(target)`: a typed view of an object's distributed methods. TypeScript cannot change
+ * the type of a decorated method, so `report.getCube` stays typed for one item; through the view it
+ * is typed as what it really is, a function of the shards.
+ * @module
+ */
+import { invoke } from './decorators/apply.js';
+import { invalid } from './errors.js';
+import { getDistribution } from './metadata.js';
+import { validateOptions } from './options.js';
+import type { DistributeOptions, Distributed, Shards } from './types.js';
+
+/** A distributed method seen through {@link parallel}. */
+export interface ParallelMethod<S, P extends readonly unknown[], R, O> {
+  /** Runs the method over `shards`; the rest go to every shard. */
+  (shards: Shards<S>, ...rest: P): Distributed<S, Awaited<R>, O>;
+  /** Runs a `@distributeOver` method over its own shards. */
+  (): Distributed<S, Awaited<R>, O>;
+}
+
+/** The methods of `T`, each typed as a function of the shards. */
+export type Parallel<T, O = object> = {
+  readonly [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (
+    item: infer S,
+    ...rest: infer P
+  ) => infer R
+    ? ParallelMethod<S, P, R, O>
+    : never;
+};
+
+/** Options of a call made through {@link parallel}; `executor`, `concurrency` and the rest override the decorator's. */
+export type CallOptions = DistributeOptions;
+
+/**
+ * A typed view of `target`'s distributed methods, with options for the calls made through it.
+ * `as` and `results` (default `'array'` and `'values'`) decide the shape of each call's result, so its
+ * type always holds; every other option falls back to the decorator's. A method of the view that
+ * was not decorated throws a `TypeError` naming it.
+ *
+ * @param target - an instance (for instance methods) or a class (for static methods)
+ * @param options - options for every call made through this view, e.g. a `signal`
+ *
+ * @example
+ * ```ts
+ * const r = new Report();
+ * const cubes: number[] = await parallel(r).getCube(range(10));
+ * for await (const cube of parallel(r, { as: 'completed', signal }).getCube(ids)) { … }
+ * const squares = await parallel(r).getSquare(); // a @distributeOver method: its own shards
+ * ```
+ */
+export function parallel<T extends object, const O extends CallOptions = {}>(target: T, options?: O): Parallel<T, O> {
+  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) {
+    throw invalid('parallel()', 'an object or a class whose methods are distributed', target);
+  }
+  const checked = validateOptions(options, 'parallel()');
+  const overrides: DistributeOptions = { as: 'array', results: 'values', ...checked };
+  return new Proxy(target, {
+    get(object, key) {
+      const record = getDistribution(object, key);
+      if (record === undefined) {
+        const owner = typeof object === 'function' ? (object as { name: string }).name : object.constructor.name;
+        throw new TypeError(
+          `parallel(): \`${owner}.${String(key)}\` is not a method decorated with @distribute or @distributeOver`,
+        );
+      }
+      return (...args: unknown[]) => invoke(record, object, args, overrides);
+    },
+  }) as unknown as Parallel<T, O>;
+}

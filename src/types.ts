@@ -1,0 +1,173 @@
+/**
+ * Public types of parafor. No runtime code lives here.
+ * @module
+ */
+import type { Executor } from './executors/executor.js';
+
+/** Anything parafor can fan out over: an array, any `Iterable`, or any `AsyncIterable` (read lazily). */
+export type Shards<T> = Iterable<T> | AsyncIterable<T>;
+
+/**
+ * Shards for `@distributeOver`: a `Shards<T>`, or a function returning one, called at every call
+ * (so the shards need not be known when the class is defined).
+ */
+export type ShardSource<T> = Shards<T> | (() => Shards<T>);
+
+/** How results come back: see {@link DistributeOptions.as}. */
+export type ResultOrder = 'array' | 'completed' | 'ordered';
+
+/** What each result is: see {@link DistributeOptions.results}. */
+export type ResultShape = 'values' | 'entries' | 'settled';
+
+/** Which executor runs the shards: see {@link DistributeOptions.executor}. */
+export type ExecutorOption = 'thread' | 'worker' | 'process' | Executor;
+
+/** A shard's result together with where it came from (`results: 'entries'`). */
+export interface ShardEntry<S, R> {
+  /** Position of the shard in the input, from 0. */
+  readonly index: number;
+  /** The shard itself. */
+  readonly shard: S;
+  /** What the method returned for it. */
+  readonly value: R;
+}
+
+/** A shard that succeeded, as reported with `results: 'settled'`. */
+export interface ShardFulfilled<S, R> extends ShardEntry<S, R> {
+  readonly status: 'fulfilled';
+}
+
+/** A shard that failed, as reported with `results: 'settled'`. */
+export interface ShardRejected<S> {
+  readonly status: 'rejected';
+  /** Position of the shard in the input, from 0. */
+  readonly index: number;
+  /** The shard itself. */
+  readonly shard: S;
+  /** Why it failed: a `ShardError` whose `cause` is the original error. */
+  readonly reason: import('./errors.js').ShardError;
+}
+
+/** Every shard's outcome, as reported with `results: 'settled'`. */
+export type ShardOutcome<S, R> = ShardFulfilled<S, R> | ShardRejected<S>;
+
+/** Passed to {@link DistributeOptions.onProgress} each time a shard finishes. */
+export interface Progress {
+  /** Qualified name of the method, e.g. `Report.getCubes`. */
+  readonly method: string;
+  /** Index of the shard that just finished. */
+  readonly index: number;
+  /** Shards finished so far, failed ones included. */
+  readonly done: number;
+  /** Shards that failed so far. */
+  readonly failed: number;
+  /** Shards running or waiting for a slot right now. */
+  readonly pending: number;
+  /** Number of shards, when the input knows its size (an array, a `Set`, a `Map`…). */
+  readonly total: number | undefined;
+  /** Milliseconds the shard that just finished ran for, from its start. */
+  readonly durationMs: number;
+  /** Milliseconds since the call began. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * Options of `@distribute`, `@distributeOver`, the function form and {@link parallel}.
+ * All are optional.
+ */
+export interface DistributeOptions {
+  /**
+   * Which executor runs the shards.
+   * - `'thread'`: in this process, at most `concurrency` shards at once. For I/O-bound async work
+   *   (queries, requests); like Python threads it gives concurrency, not CPU parallelism.
+   * - `'worker'`: worker threads, for CPU-bound work on all cores.
+   * - `'process'`: child processes, for CPU-bound work with full isolation.
+   * - an {@link Executor} object, to plug in another backend.
+   * @default 'thread'
+   */
+  readonly executor?: ExecutorOption;
+
+  /**
+   * How many shards run at once. An integer from 1 up, or `Infinity`.
+   * @default 5 for `'thread'` (the article's `threads=5`); the number of available cores for `'worker'` and `'process'`
+   */
+  readonly concurrency?: number;
+
+  /**
+   * How many shards may be read from the input beyond those running, so the next can start at once.
+   * The fan-out never holds more than `concurrency + bufferSize` shards that are read but not yet
+   * handed back, so an endless input runs in constant memory and a slow consumer slows the reading.
+   * @default the same as `concurrency` (capped at 1,000)
+   */
+  readonly bufferSize?: number;
+
+  /**
+   * The shape of the call's result.
+   * - `'array'`: a `Promise` of all results, in input order.
+   * - `'completed'`: an async generator yielding results as they finish.
+   * - `'ordered'`: an async generator yielding results in input order, each as soon as it and all before it are ready.
+   * @default 'array'
+   */
+  readonly as?: ResultOrder;
+
+  /**
+   * What each result is.
+   * - `'values'`: what the method returned.
+   * - `'entries'`: `{ index, shard, value }`, to tell which shard a streamed result came from.
+   * - `'settled'`: `{ status, index, shard, value | reason }` for every shard; failures do not stop
+   *   the fan-out and the call does not reject because of them.
+   * @default 'values'
+   */
+  readonly results?: ResultShape;
+
+  /**
+   * With `true` (the default) the first failing shard rejects the call with a `ShardError`, no new
+   * shard starts and running ones are told to stop. With `false` every shard runs; if any failed, the
+   * call rejects at the end (an array) or throws after the last result (a stream) with an
+   * `AggregateError` of `ShardError`s in input order.
+   * @default true
+   */
+  readonly stopOnError?: boolean;
+
+  /**
+   * Aborting it stops the whole fan-out: no new shard starts, running ones are told to stop
+   * (see `currentShard().signal`), and the call rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
+
+  /**
+   * Milliseconds one shard may run, counted from its start (not from when it was queued). Past it,
+   * that shard fails with a `ShardTimeoutError` and its signal is aborted.
+   * @default Infinity
+   */
+  readonly timeout?: number;
+
+  /**
+   * Called each time a shard finishes, with counts and timings to tune `concurrency` by.
+   * An exception it throws is reported on the console and does not affect the fan-out.
+   */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/** The item a call yields or collects, given the method's shard and result types and the options. */
+export type ResultItem<S, R, O> = O extends { readonly results: 'settled' }
+  ? ShardOutcome<S, R>
+  : O extends { readonly results: 'entries' }
+    ? ShardEntry<S, R>
+    : R;
+
+/** What a distributed call returns: a `Promise` of an array, or an async generator (`as`). */
+export type Distributed<S, R, O> = O extends { readonly as: 'completed' | 'ordered' }
+  ? AsyncGenerator<ResultItem<S, R, O>, void, undefined>
+  : Promise<ResultItem<S, R, O>[]>;
+
+/** The function form of `distribute(fn, options)`: the shards first, then what each call gets. */
+export type DistributedFunction<S, P extends readonly unknown[], R, O> = (
+  shards: Shards<S>,
+  ...rest: P
+) => Distributed<S, Awaited<R>, O>;
+
+/** The function form of `distributeOver(shards, options)(fn)`: fixed shards, then what each call gets. */
+export type DistributedOverFunction<S, P extends readonly unknown[], R, O> = (
+  ...rest: P
+) => Distributed<S, Awaited<R>, O>;

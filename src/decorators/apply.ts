@@ -123,7 +123,7 @@ function base(request: DistributionRequest, options: DistributeOptions, original
   };
 }
 
-const fixedSources = new WeakMap<DistributionRecord, (thisArg: unknown) => unknown>();
+const fixedSources = new WeakMap<DistributionRecord, (thisArg: unknown, method: string) => unknown>();
 
 /** Builds the function that replaces the original: it takes the shards, or uses the fixed ones. */
 function makeDistributed(
@@ -153,15 +153,10 @@ export function invoke(
 ): unknown {
   const fixed = fixedSources.get(record);
   if (fixed !== undefined && (overrides === undefined || args[0] === undefined)) {
-    return runCall({
-      record,
-      thisArg,
-      shards: fixed(thisArg),
-      args: overrides === undefined ? args : args.slice(1),
-      overrides,
-    });
+    const rest = overrides === undefined ? args : args.slice(1);
+    return runCall({ record, thisArg, shards: (method) => fixed(thisArg, method), args: rest, overrides });
   }
-  return runCall({ record, thisArg, shards: args[0], args: args.slice(1), overrides });
+  return runCall({ record, thisArg, shards: () => args[0], args: args.slice(1), overrides });
 }
 
 /**
@@ -169,15 +164,15 @@ export function invoke(
  * iterator (a generator object) serves one call only, and a second call says so rather than
  * silently fanning out over nothing.
  */
-function fixedShards(record: DistributionRecord): (thisArg: unknown) => unknown {
+function fixedShards(record: DistributionRecord): (thisArg: unknown, method: string) => unknown {
   const source = record.shards;
   if (typeof source === 'function') return (thisArg) => (source as (this: unknown) => Shards<unknown>).call(thisArg);
   let used = false;
   const oneShot = isOneShot(source);
-  return () => {
+  return (_thisArg, method) => {
     if (oneShot && used) {
       throw new TypeError(
-        `@distributeOver on \`${String(record.key)}\`: its shards are an iterator that an earlier call used up (${describe(source)}); pass an array, or a function returning fresh shards`,
+        `${method}: the @distributeOver shards are an iterator that an earlier call used up (${describe(source)}); pass an array, or a function returning fresh shards`,
       );
     }
     used = true;

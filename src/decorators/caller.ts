@@ -6,6 +6,13 @@
 import { pathToFileURL } from 'node:url';
 
 const ownRoot = new URL('../', import.meta.url).href;
+// Libraries that apply decorators on the user's behalf stand between the decorator and the user's module.
+const helpers = [
+  '/node_modules/tslib/',
+  '/node_modules/reflect-metadata/',
+  '/node_modules/@swc/helpers/',
+  '/node_modules/@babel/runtime/',
+];
 
 /**
  * URL of the first module on the stack that is not parafor's own, not Node's, and not a decorator
@@ -29,7 +36,7 @@ export function callerModule(): string | undefined {
     const file = site.getFileName();
     if (file === undefined || file === null || file.startsWith('node:')) continue;
     const url = file.startsWith('file:') ? file : file.startsWith('/') ? pathToFileURL(file).href : undefined;
-    if (url === undefined || url.startsWith(ownRoot) || url.includes('/node_modules/tslib/')) continue;
+    if (url === undefined || url.startsWith(ownRoot) || helpers.some((helper) => url.includes(helper))) continue;
     return url;
   }
   return undefined;

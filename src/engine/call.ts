@@ -15,8 +15,8 @@ import { assertShards } from './shards.js';
 export interface CallRequest {
   readonly record: DistributionRecord;
   readonly thisArg: unknown;
-  /** Unchecked: whatever the caller passed, or the `@distributeOver` source. */
-  readonly shards: unknown;
+  /** Gives the shards, unchecked: whatever the caller passed, or the `@distributeOver` source. Called once, inside the call's error handling. */
+  readonly shards: (method: string) => unknown;
   readonly args: readonly unknown[];
   /** Options given at the call (by `parallel()`); they win over the decorator's. */
   readonly overrides?: DistributeOptions | undefined;
@@ -30,8 +30,9 @@ export function runCall(request: CallRequest): Promise<unknown[]> | AsyncGenerat
   const options = resolveOptions(request.record.options, request.overrides);
   try {
     const method = methodOf(request);
-    assertShards(request.shards, method.name);
-    return shape(method, request.shards, request.args, options);
+    const shards = request.shards(method.name);
+    assertShards(shards, method.name);
+    return shape(method, shards, request.args, options);
   } catch (error) {
     if (options.as === 'array') return Promise.reject(error);
     throw error;

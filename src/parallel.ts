@@ -48,7 +48,10 @@ export type CallOptions = DistributeOptions;
  * const squares = await parallel(r).getSquare(); // a @distributeOver method: its own shards
  * ```
  */
-export function parallel<T extends object, const O extends CallOptions = {}>(target: T, options?: O): Parallel<T, O> {
+export function parallel<T extends object, const O extends CallOptions = {}>(
+  target: T,
+  options?: O & CallOptions,
+): Parallel<T, O> {
   if ((typeof target !== 'object' && typeof target !== 'function') || target === null) {
     throw invalid('parallel()', 'an object or a class whose methods are distributed', target);
   }

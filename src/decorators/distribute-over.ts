@@ -52,7 +52,7 @@ export interface DistributeOverDecorator<S, O extends DistributeOptions> {
  */
 export function distributeOver<S, const O extends DistributeOptions = {}>(
   shards: ShardSource<S>,
-  options?: O,
+  options?: O & DistributeOptions,
 ): DistributeOverDecorator<S, O> {
   const source = checkShardSource(shards);
   const request = { kind: 'distributeOver', options, shards: source } as const;

@@ -61,7 +61,7 @@ export function distribute<F extends (item: any, ...rest: any[]) => unknown>(
 ): TypedPropertyDescriptor<F>;
 export function distribute<S, P extends unknown[], R, const O extends DistributeOptions = {}>(
   fn: (item: S, ...rest: P) => R,
-  options?: O,
+  options?: O & DistributeOptions,
 ): DistributedFunction<S, P, R, O>;
 export function distribute(options?: DistributeOptions): DistributeDecorator;
 export function distribute(...args: unknown[]): unknown {

@@ -45,7 +45,13 @@ export class FanOut {
   readonly #ready = new Map<number, Settled>();
   #iterator: ShardIterator | undefined;
   #session: ExecutorSession | undefined;
+  /** Shards submitted to the session at once (it runs or queues them); the rest wait here. */
+  #capacity = 0;
+  /** Read-ahead bound: `capacity + bufferSize`. */
   #bound = 0;
+  /** Shards read but not yet submitted, oldest first; `#waitingHead` is the next to submit. */
+  #waiting: ({ readonly index: number; readonly shard: unknown } | undefined)[] = [];
+  #waitingHead = 0;
   #nextIndex = 0;
   #emitIndex = 0;
   /** Shards read and not yet handed to the consumer: the quantity the read-ahead bound limits. */
@@ -97,7 +103,8 @@ export class FanOut {
       concurrency: options.concurrency,
       signal: this.#controller.signal,
     });
-    this.#bound = (this.#session.capacity ?? options.concurrency) + options.bufferSize;
+    this.#capacity = this.#session.capacity ?? options.concurrency;
+    this.#bound = this.#capacity + options.bufferSize;
     this.#iterator = openShards(shards);
   }
 
@@ -118,9 +125,9 @@ export class FanOut {
         this.#sourceFailed(error);
         return;
       }
-      if (result instanceof Promise) {
+      if (isThenable(result)) {
         this.#reading = true;
-        result.then(
+        Promise.resolve(result).then(
           (value) => {
             this.#reading = false;
             this.#accept(value);
@@ -144,14 +151,31 @@ export class FanOut {
       this.#sourceDone = true;
       return;
     }
-    this.#submit(this.#nextIndex++, result.value);
+    this.#held++;
+    this.#waiting.push({ index: this.#nextIndex++, shard: result.value });
+    this.#dispatch();
+  }
+
+  /**
+   * Submits waiting shards while the session has room. Shards wait here, not in the executor, so a
+   * failure is seen before the next shard is handed over: fail-fast never starts one more.
+   */
+  #dispatch(): void {
+    while (!this.#stopped && this.#running.size < this.#capacity && this.#waitingHead < this.#waiting.length) {
+      const next = this.#waiting[this.#waitingHead] as { index: number; shard: unknown };
+      this.#waiting[this.#waitingHead++] = undefined;
+      this.#submit(next.index, next.shard);
+    }
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
+      this.#waitingHead = 0;
+    }
   }
 
   #submit(index: number, shard: unknown): void {
     const { method, args, options } = this.#spec;
     const session = this.#session as ExecutorSession;
     const running: Running = { controller: new AbortController(), startedAt: 0, timer: undefined };
-    this.#held++;
     this.#running.add(running);
     const task: ShardTask = {
       index,
@@ -199,6 +223,7 @@ export class FanOut {
       return;
     }
     this.#ready.set(outcome.index, outcome);
+    this.#dispatch();
     this.#notify();
   }
 
@@ -227,7 +252,7 @@ export class FanOut {
         index,
         done: this.#done,
         failed: this.#failed,
-        pending: this.#running.size,
+        pending: this.#running.size + this.#waiting.length - this.#waitingHead,
         total: countShards(this.#spec.shards),
         durationMs: startedAt === 0 ? 0 : now - startedAt,
         elapsedMs: now - this.#startedAt,
@@ -282,4 +307,8 @@ export class FanOut {
 /** Cleanup runs after the caller has its answer, so its failures can only be reported. */
 function reportCleanupError(what: string, error: unknown): void {
   console.error(`parafor: ${what} failed:`, error);
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
 }

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { distribute, distributeOver, parallel, type Executor } from '../src/index.js';
+import { range, sleep } from './helpers.js';
+
+class Service {
+  calls = 0;
+
+  @distribute({ concurrency: 2, as: 'completed' })
+  async fetch(id: number) {
+    this.calls++;
+    await sleep((5 - id) * 3);
+    return id * 10;
+  }
+
+  @distributeOver([1, 2, 3])
+  tag(i: number, prefix = '') {
+    return `${prefix}${i}`;
+  }
+
+  plain(i: number) {
+    return i;
+  }
+}
+
+describe('parallel()', () => {
+  it("decides the shape: an array by default, whatever the decorator's `as`", async () => {
+    const service = new Service();
+    assert.deepEqual(await parallel(service).fetch(range(5)), [0, 10, 20, 30, 40]);
+    assert.equal(service.calls, 5, '`this` is the instance');
+  });
+
+  it('streams when asked, and entries say which shard', async () => {
+    const seen = [];
+    for await (const entry of parallel(new Service(), { as: 'completed', results: 'entries', concurrency: 5 }).fetch(
+      range(3),
+    )) {
+      seen.push(entry.index);
+    }
+    assert.deepEqual(seen, [2, 1, 0]);
+  });
+
+  it('call options override the decorator’s (concurrency, signal…)', async () => {
+    let now = 0;
+    let max = 0;
+    class Counting {
+      @distribute({ concurrency: 1 })
+      async run(i: number) {
+        max = Math.max(max, ++now);
+        await sleep(2);
+        now--;
+        return i;
+      }
+    }
+    await parallel(new Counting(), { concurrency: 4 }).run(range(12));
+    assert.equal(max, 4);
+    await assert.rejects(parallel(new Counting(), { signal: AbortSignal.abort(new Error('no')) }).run([1]), /no/);
+  });
+
+  it('a @distributeOver method runs over its own shards, or given ones, with the rest passed on', async () => {
+    const service = new Service();
+    assert.deepEqual(await parallel(service).tag(), ['1', '2', '3']);
+    assert.deepEqual(await parallel(service).tag(undefined as never, '#'), ['#1', '#2', '#3']);
+    assert.deepEqual(await parallel(service).tag([9], '#'), ['#9']);
+    assert.deepEqual(await (service as any).tag('>'), ['>1', '>2', '>3'], 'a direct call passes every argument on');
+  });
+
+  it('a method that is not distributed throws a TypeError naming it', () => {
+    assert.throws(
+      () => parallel(new Service()).plain,
+      /parallel\(\): `Service\.plain` is not a method decorated with @distribute or @distributeOver/,
+    );
+  });
+
+  it('rejects what is not an object, and invalid options, at once', () => {
+    assert.throws(
+      () => parallel(5 as never),
+      /parallel\(\): Expected an object or a class whose methods are distributed, got `5` \(number\)/,
+    );
+    assert.throws(() => parallel(new Service(), { concurrency: 0 }), /parallel\(\): Expected `concurrency`/);
+  });
+});
+
+describe('custom executors', () => {
+  it('plug in through the Executor interface: open per call, run per shard, close at the end', async () => {
+    const log: string[] = [];
+    const reverse: Executor = {
+      name: 'logging',
+      defaultConcurrency: () => 2,
+      open: (call) => {
+        log.push(`open ${call.method.name} ${call.concurrency}`);
+        return {
+          run: async (task) => {
+            task.started();
+            log.push(`run ${task.index}`);
+            return call.method.fn.call(call.method.thisArg, task.shard, ...task.args);
+          },
+          close: () => {
+            log.push('close');
+          },
+        };
+      },
+    };
+    const double = distribute(
+      function double(x: number, k: number) {
+        return x * k;
+      },
+      { executor: reverse },
+    );
+    assert.deepEqual(await double([1, 2, 3], 2), [2, 4, 6]);
+    assert.deepEqual(log, ['open double 2', 'run 0', 'run 1', 'run 2', 'close']);
+  });
+
+  it('an executor whose open() fails rejects the call', async () => {
+    const broken: Executor = {
+      name: 'broken',
+      defaultConcurrency: () => 1,
+      open: () => {
+        throw new Error('no backend');
+      },
+    };
+    await assert.rejects(distribute((x: number) => x, { executor: broken })([1]), /no backend/);
+  });
+
+  it('an executor that never settles a shard cannot hang the call past its timeout', async () => {
+    const stuck: Executor = {
+      name: 'stuck',
+      defaultConcurrency: () => 1,
+      open: () => ({
+        run: (task) => {
+          task.started();
+          return new Promise(() => undefined);
+        },
+        close() {},
+      }),
+    };
+    const outcomes = await distribute((x: number) => x, { executor: stuck, timeout: 10, results: 'settled' })([1, 2]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected'],
+    );
+  });
+});

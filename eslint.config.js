@@ -12,7 +12,14 @@ export default tseslint.config(
     rules: {
       // Template literals with numbers are how messages are built here.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['describe', 'it', 'test', 'suite'], package: 'node:test' },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': 'error',
       // `{}` as a default type argument means "no options given".
       '@typescript-eslint/no-empty-object-type': 'off',

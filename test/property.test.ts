@@ -113,7 +113,10 @@ describe('property: a parallel for is a sequential for', () => {
         const failing = expected.flatMap((o, index) => (o.ok ? [] : [index]));
         assert.ok(maxInFlight <= s.concurrency, `in flight ${maxInFlight} > ${s.concurrency}`);
         if (s.asyncSource && s.as !== 'array') {
-          assert.ok(maxAhead <= s.concurrency + s.bufferSize + 1, `read ahead ${maxAhead}`);
+          // +1: the item between the engine handing it over and the consumer counting it. Failures
+          // gathered for the AggregateError are taken by the engine without reaching the consumer.
+          const gathered = s.policy === 'aggregate' ? failing.length : 0;
+          assert.ok(maxAhead <= s.concurrency + s.bufferSize + 1 + gathered, `read ahead ${maxAhead}`);
         }
 
         if (s.policy === 'settled') {

@@ -59,6 +59,7 @@ export class FanOut {
   #reading = false;
   #sourceDone = false;
   #stopped = false;
+  #sessionClosed = false;
   #fatal: { readonly error: unknown } | undefined;
   #wake: (() => void) | undefined;
   #done = 0;
@@ -103,6 +104,8 @@ export class FanOut {
       concurrency: options.concurrency,
       signal: this.#controller.signal,
     });
+    // Stopped while the executor was opening (an abort): nothing else will close this session.
+    if (this.#stopped) this.#closeSession();
     this.#capacity = this.#session.capacity ?? options.concurrency;
     this.#bound = this.#capacity + options.bufferSize;
     this.#iterator = openShards(shards);
@@ -279,7 +282,7 @@ export class FanOut {
   #stop(reason: unknown): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    const { method, options } = this.#spec;
+    const { method } = this.#spec;
     this.#controller.abort(reason);
     for (const running of this.#running) running.controller.abort(reason);
     if (!this.#sourceDone) {
@@ -292,9 +295,19 @@ export class FanOut {
         reportCleanupError(`closing the shards of ${method.name}`, error);
       }
     }
-    Promise.resolve(this.#session?.close()).catch((error: unknown) =>
-      reportCleanupError(`closing the ${options.executor.name} executor after ${method.name}`, error),
-    );
+    this.#closeSession();
+  }
+
+  #closeSession(): void {
+    const session = this.#session;
+    if (session === undefined || this.#sessionClosed) return;
+    this.#sessionClosed = true;
+    const { method, options } = this.#spec;
+    Promise.resolve()
+      .then(() => session.close())
+      .catch((error: unknown) =>
+        reportCleanupError(`closing the ${options.executor.name} executor after ${method.name}`, error),
+      );
   }
 
   #notify(): void {

@@ -39,7 +39,14 @@ export function currentShard(): ShardContext | undefined {
   return storage.getStore();
 }
 
-/** Calls the user's one-item function for a task, with {@link currentShard} set for its duration. */
+/**
+ * Calls the user's one-item function for a task, with {@link currentShard} set for its duration.
+ * For custom executors that run shards in this process.
+ *
+ * @param method - the call's method, as the executor's `open(call)` received it in `call.method`
+ * @param task - the shard to run
+ * @returns what the function returned (a sync throw becomes a rejection)
+ */
 export function runShard(method: DistributedMethod, task: ShardTask): Promise<unknown> {
   const context: ShardContext = { method: method.name, index: task.index, shard: task.shard, signal: task.signal };
   // A sync method that throws must become a rejection, like an async one.

@@ -1,7 +1,7 @@
 export { distribute, type DistributeDecorator } from './decorators/distribute.js';
 export { distributeOver, type DistributeOverDecorator } from './decorators/distribute-over.js';
 export { parallel, type Parallel, type ParallelMethod, type CallOptions } from './parallel.js';
-export { currentShard, type ShardContext } from './context.js';
+export { currentShard, runShard, type ShardContext } from './context.js';
 export { shutdown } from './lifecycle.js';
 export { getDistribution, DISTRIBUTION_KEY, type DistributionRecord } from './metadata.js';
 export { ShardError, ShardTimeoutError, ShardSourceError, type ShardErrorDetails } from './errors.js';

@@ -59,6 +59,8 @@ export function parallel<T extends object, const O extends CallOptions = {}>(
   const overrides: DistributeOptions = { as: 'array', results: 'values', ...checked };
   return new Proxy(target, {
     get(object, key) {
+      // `await view`, `return view` from an async function and inspection probe these: the view is no thenable.
+      if (typeof key === 'symbol' || key === 'then') return undefined;
       const record = getDistribution(object, key);
       if (record === undefined) {
         const owner = typeof object === 'function' ? (object as { name: string }).name : object.constructor.name;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { distribute, distributeOver, parallel, type Executor } from '../src/index.js';
+import { currentShard, distribute, distributeOver, parallel, runShard, type Executor } from '../src/index.js';
 import { range, sleep } from './helpers.js';
 
 class Service {
@@ -139,5 +139,34 @@ describe('custom executors', () => {
       outcomes.map((o) => o.status),
       ['rejected', 'rejected'],
     );
+  });
+});
+
+describe('parallel() views and custom executors, details', () => {
+  it('a view can be awaited or returned from an async function (it is no thenable)', async () => {
+    const service = new Service();
+    const view = await (async () => parallel(service))();
+    assert.deepEqual(await view.tag(), ['1', '2', '3']);
+  });
+
+  it('runShard lets an in-process custom executor set currentShard()', async () => {
+    const inline: Executor = {
+      name: 'inline',
+      defaultConcurrency: () => 1,
+      open: ({ method }) => ({
+        run: (task) => {
+          task.started();
+          return runShard(method, task);
+        },
+        close() {},
+      }),
+    };
+    const where = distribute(
+      function where(x: string) {
+        return `${currentShard()?.method}#${currentShard()?.index}:${x}`;
+      },
+      { executor: inline },
+    );
+    assert.deepEqual(await where(['a', 'b']), ['where#0:a', 'where#1:b']);
   });
 });

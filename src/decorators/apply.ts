@@ -52,7 +52,7 @@ export function decorate(args: readonly unknown[], request: DistributionRequest)
     const [value, context] = args;
     if (context.kind !== 'method' || typeof value !== 'function') {
       throw new TypeError(
-        `${decorator} can only decorate a method, but \`${String(context.name)}\` is a ${context.kind}`,
+        `${decorator} can only decorate a method, but \`${String(context.name)}\` is ${context.kind === 'accessor' ? 'an' : 'a'} ${context.kind}`,
       );
     }
     const options = validateOptions(request.options, `${decorator} on \`${String(context.name)}\``);

@@ -27,14 +27,16 @@ export interface CallRequest {
  * any shard runs, with a `TypeError` that names the method.
  */
 export function runCall(request: CallRequest): Promise<unknown[]> | AsyncGenerator<unknown, void, undefined> {
-  const options = resolveOptions(request.record.options, request.overrides);
+  // Known before anything can fail, so even an unavailable executor is reported the way the shape promises.
+  const as = request.overrides?.as ?? request.record.options.as ?? 'array';
   try {
+    const options = resolveOptions(request.record.options, request.overrides);
     const method = methodOf(request);
     const shards = request.shards(method.name);
     assertShards(shards, method.name);
     return shape(method, shards, request.args, options);
   } catch (error) {
-    if (options.as === 'array') return Promise.reject(error);
+    if (as === 'array') return Promise.reject(error);
     throw error;
   }
 }

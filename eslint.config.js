@@ -23,6 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       // `{}` as a default type argument means "no options given".
       '@typescript-eslint/no-empty-object-type': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // Whatever a shard threw is passed on as it was: users may throw non-Errors.
       '@typescript-eslint/prefer-promise-reject-errors': 'off',
       '@typescript-eslint/no-unnecessary-type-parameters': 'off',

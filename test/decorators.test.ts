@@ -120,7 +120,7 @@ describe(`decorators (${decoratorMode} mode)`, () => {
     assert.deepEqual(record.options, { concurrency: 5 });
     assert.ok(record.decorators === 'standard' || record.decorators === 'legacy');
     assert.match(record.module ?? '', /decorators\.test\.js$/);
-    assert.equal(Reflect.getMetadata(DISTRIBUTION_KEY, Report.prototype.getCube), record);
+    assert.equal(Reflect.getMetadata(DISTRIBUTION_KEY, Reflect.get(Report.prototype, 'getCube') as object), record);
     assert.equal(getDistribution(new Report(), 'getCube'), record, 'readable from an instance');
     assert.equal(getDistribution(Report, 'label')?.isStatic, true);
     assert.deepEqual(getDistribution(Report.prototype, 'getSquare')?.shards, range(10));

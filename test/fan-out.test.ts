@@ -126,7 +126,8 @@ describe('concurrency and lazy reading', () => {
       { concurrency: 4, as: 'completed' },
     );
     let taken = 0;
-    for await (const _ of run(source)) {
+    for await (const value of run(source)) {
+      assert.equal(typeof value, 'number');
       if (++taken === 50) break;
     }
     await until(() => source.closed);
@@ -206,6 +207,7 @@ describe('errors', () => {
 
   it('a thrown non-Error is kept as the cause', async () => {
     const run = distribute((x: number) => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what users may do
       throw x;
     });
     await assert.rejects(
@@ -451,7 +453,7 @@ describe('progress and context', () => {
 
   it('currentShard() gives the running shard and is undefined outside', async () => {
     assert.equal(currentShard(), undefined);
-    const run = distribute(async function inspect(s: string) {
+    const run = distribute(async function inspect(_shard: string) {
       await sleep(1);
       const context = currentShard()!;
       return `${context.method}:${context.index}:${String(context.shard)}:${context.signal.aborted}`;

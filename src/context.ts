@@ -48,7 +48,39 @@ export function currentShard(): ShardContext | undefined {
  * @returns what the function returned (a sync throw becomes a rejection)
  */
 export function runShard(method: DistributedMethod, task: ShardTask): Promise<unknown> {
-  const context: ShardContext = { method: method.name, index: task.index, shard: task.shard, signal: task.signal };
-  // A sync method that throws must become a rejection, like an async one.
-  return storage.run(context, async () => await method.fn.call(method.thisArg, task.shard, ...task.args));
+  return storage.run(new LazyContext(method.name, task), callOne, method, task);
+}
+
+/** A {@link ShardContext} that reads the task's `signal` only when asked: no shard pays for an AbortController it never uses. */
+class LazyContext implements ShardContext {
+  readonly method: string;
+  readonly #task: ShardTask;
+
+  constructor(method: string, task: ShardTask) {
+    this.method = method;
+    this.#task = task;
+  }
+
+  get index(): number {
+    return this.#task.index;
+  }
+
+  get shard(): unknown {
+    return this.#task.shard;
+  }
+
+  get signal(): AbortSignal {
+    return this.#task.signal;
+  }
+}
+
+// A sync method that throws must become a rejection, like an async one, without an async wrapper
+// that would cost a promise and a turn per shard.
+function callOne(method: DistributedMethod, task: ShardTask): Promise<unknown> {
+  try {
+    const result = method.fn.call(method.thisArg, task.shard, ...task.args);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

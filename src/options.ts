@@ -2,8 +2,10 @@
  * Checking the options a user gives, and filling in the defaults for one call.
  * @module
  */
+import { isAbsolute } from 'node:path';
 import { invalid } from './errors.js';
 import type { Executor } from './executors/executor.js';
+import { moduleUrl } from './executors/method-ref.js';
 import { resolveExecutor } from './executors/registry.js';
 import type { DistributeOptions, Progress, ResultOrder, ResultShape } from './types.js';
 
@@ -18,6 +20,10 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number;
   readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly batchSize: number | 'auto';
+  readonly transfer: boolean;
+  /** The `module` option as a file URL. */
+  readonly module: string | undefined;
 }
 
 const ORDERS: readonly ResultOrder[] = ['array', 'completed', 'ordered'];
@@ -33,6 +39,9 @@ const KNOWN = new Set([
   'signal',
   'timeout',
   'onProgress',
+  'batchSize',
+  'transfer',
+  'module',
 ]);
 const MAX_DEFAULT_BUFFER = 1000;
 
@@ -67,6 +76,14 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
   check(o.signal, (v) => v instanceof AbortSignal, where, '`signal` to be an AbortSignal');
   check(o.onProgress, (v) => typeof v === 'function', where, '`onProgress` to be a function');
   check(
+    o.batchSize,
+    (v) => v === 'auto' || (Number.isSafeInteger(v) && (v as number) >= 1),
+    where,
+    "`batchSize` to be 'auto' or an integer from 1 and up",
+  );
+  check(o.transfer, (v) => typeof v === 'boolean', where, '`transfer` to be a boolean');
+  check(o.module, isModule, where, '`module` to be a file URL (`import.meta.url`), a file: `URL`, or an absolute path');
+  check(
     o.executor,
     (v) => EXECUTOR_NAMES.includes(v as string) || isExecutor(v),
     where,
@@ -90,7 +107,15 @@ export function resolveOptions(base: DistributeOptions, call: DistributeOptions 
     signal: merged.signal,
     timeout: merged.timeout ?? Infinity,
     onProgress: merged.onProgress,
+    batchSize: merged.batchSize ?? 'auto',
+    transfer: merged.transfer ?? false,
+    module: merged.module === undefined ? undefined : moduleUrl(merged.module),
   };
+}
+
+function isModule(value: unknown): boolean {
+  if (value instanceof URL) return value.protocol === 'file:';
+  return typeof value === 'string' && (value.startsWith('file:') || isAbsolute(value));
 }
 
 function isCount(min: number): (value: unknown) => boolean {

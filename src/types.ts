@@ -80,8 +80,10 @@ export interface DistributeOptions {
    * Which executor runs the shards.
    * - `'thread'`: in this process, at most `concurrency` shards at once. For I/O-bound async work
    *   (queries, requests); like Python threads it gives concurrency, not CPU parallelism.
-   * - `'worker'`: worker threads, for CPU-bound work on all cores.
-   * - `'process'`: child processes, for CPU-bound work with full isolation.
+   * - `'worker'`: worker threads, for CPU-bound work on all cores. Each worker imports the module
+   *   that defines the method and runs it there, with `this` rebuilt from the instance's own fields
+   *   (structured clone, class prototype restored). See `batchSize`, `transfer`, `module`.
+   * - `'process'`: child processes, for CPU-bound work with full isolation; otherwise like `'worker'`.
    * - an {@link Executor} object, to plug in another backend.
    * @default 'thread'
    */
@@ -141,6 +143,51 @@ export interface DistributeOptions {
    * @default Infinity
    */
   readonly timeout?: number;
+
+  /**
+   * `'worker'` and `'process'` only: how many shards travel to a worker in one message. A message
+   * costs far more than a tiny shard's work, so with `'auto'` tiny shards travel in batches sized to
+   * take some tens of milliseconds (after joblib's `batch_size='auto'`: from 1, doubling while
+   * batches take under 10 ms, shrinking over 100 ms, the tail split finely so no worker straggles;
+   * joblib's 0.2 s and 2 s are scaled to a worker message's far smaller cost), and slow
+   * shards travel alone. A number fixes the size. Results and errors stay per shard: a shard that
+   * throws fails alone, and a worker that dies fails only the shard that killed it (the rest of its
+   * batch runs again, one by one). With a `timeout`, shards travel alone.
+   * @default 'auto'
+   * @example
+   * ```ts
+   * @distribute({ executor: 'worker', batchSize: 1000 })
+   * square(x: number) { return x * x; }
+   * ```
+   */
+  readonly batchSize?: number | 'auto';
+
+  /**
+   * `'worker'` only: move `ArrayBuffer` and typed-array shards to the worker, and such results back,
+   * instead of copying them. A moved buffer is no longer usable where it came from (it is detached),
+   * so shards must not share a buffer. Child processes (`'process'`) always copy.
+   * @default false
+   * @example
+   * ```ts
+   * @distribute({ executor: 'worker', transfer: true })
+   * checksum(chunk: Uint8Array) { … }
+   * ```
+   */
+  readonly transfer?: boolean;
+
+  /**
+   * `'worker'` and `'process'` only: the module that defines the distributed method, which each
+   * worker imports to run it (as Python's pickle sends a function by reference). Found from the
+   * call stack when the method is decorated, so it is rarely needed: pass `import.meta.url` when it
+   * cannot be found, or to say that importing the entry script in a worker is safe (it runs its
+   * program only when it is the entry). A file URL, a `URL`, or an absolute path.
+   * @default the module where the decorator (or the function form) was applied
+   * @example
+   * ```ts
+   * @distribute({ executor: 'worker', module: import.meta.url })
+   * ```
+   */
+  readonly module?: string | URL;
 
   /**
    * Called each time a shard finishes, with counts and timings to tune `concurrency` by.

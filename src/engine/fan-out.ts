@@ -6,17 +6,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { consumerStopped, ShardError, ShardSourceError, ShardTimeoutError } from '../errors.js';
-import { abortable } from '../executors/abortable.js';
-import type { DistributedMethod, ExecutorSession, ShardTask } from '../executors/executor.js';
+import { consumerStopped, ShardSourceError } from '../errors.js';
+import type { DistributedMethod, ExecutorSession } from '../executors/executor.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Shards } from '../types.js';
+import { RunningShard, type Settled, type ShardOwner } from './running-shard.js';
 import { countShards, openShards, type ShardIterator } from './shards.js';
 
-/** One shard's outcome, as the engine reports it. */
-export type Settled =
-  | { readonly index: number; readonly shard: unknown; readonly ok: true; readonly value: unknown }
-  | { readonly index: number; readonly shard: unknown; readonly ok: false; readonly error: ShardError };
+export type { Settled };
 
 /** Everything one call needs. */
 export interface FanOutSpec {
@@ -30,27 +27,25 @@ export interface FanOutSpec {
   readonly order: 'completed' | 'ordered';
 }
 
-interface Running {
-  readonly controller: AbortController;
-  startedAt: number;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** One fan-out. Use once: {@link FanOut.outcomes} runs it. */
 export class FanOut {
   readonly #spec: FanOutSpec;
   readonly #controller = new AbortController();
-  readonly #running = new Set<Running>();
-  /** Outcomes not yet handed to the consumer, by index (insertion order = completion order). */
+  readonly #running = new Set<RunningShard>();
+  readonly #owner: ShardOwner;
+  /** `order: 'ordered'`: outcomes not yet handed to the consumer, by index. */
   readonly #ready = new Map<number, Settled>();
+  /**
+   * `order: 'completed'`: outcomes not yet handed to the consumer, in completion order, from
+   * `#completedHead`. An array, not the Map: taking the first entry of a Map whose front entries were
+   * deleted walks over every deleted one, which made long calls quadratic.
+   */
+  #completed: (Settled | undefined)[] = [];
+  #completedHead = 0;
   #iterator: ShardIterator | undefined;
   #session: ExecutorSession | undefined;
-  /** Shards submitted to the session at once (it runs or queues them); the rest wait here. */
-  #capacity = 0;
-  /** Read-ahead bound: `capacity + bufferSize`. */
-  #bound = 0;
   /** Shards read but not yet submitted, oldest first; `#waitingHead` is the next to submit. */
-  #waiting: ({ readonly index: number; readonly shard: unknown } | undefined)[] = [];
+  #waiting: (RunningShard | undefined)[] = [];
   #waitingHead = 0;
   #nextIndex = 0;
   #emitIndex = 0;
@@ -66,8 +61,26 @@ export class FanOut {
   #failed = 0;
   #startedAt = 0;
 
+  /**
+   * Shards submitted to the session at once (it runs or queues them); the rest wait here. Read live:
+   * a session may change it during the call (a batching executor grows it with its batches).
+   */
+  get #capacity(): number {
+    return this.#session?.capacity ?? this.#spec.options.concurrency;
+  }
+
+  /** Read-ahead bound: `capacity + bufferSize`. */
+  get #bound(): number {
+    return this.#capacity + this.#spec.options.bufferSize;
+  }
+
   constructor(spec: FanOutSpec) {
     this.#spec = spec;
+    this.#owner = {
+      method: spec.method.name,
+      timeout: spec.options.timeout,
+      settle: (shard, outcome) => this.#settle(shard, outcome),
+    };
     setMaxListeners(Infinity, this.#controller.signal);
   }
 
@@ -103,11 +116,11 @@ export class FanOut {
       method,
       concurrency: options.concurrency,
       signal: this.#controller.signal,
+      args: this.#spec.args,
+      options,
     });
     // Stopped while the executor was opening (an abort): nothing else will close this session.
     if (this.#stopped) this.#closeSession();
-    this.#capacity = this.#session.capacity ?? options.concurrency;
-    this.#bound = this.#capacity + options.bufferSize;
     this.#iterator = openShards(shards);
   }
 
@@ -155,7 +168,7 @@ export class FanOut {
       return;
     }
     this.#held++;
-    this.#waiting.push({ index: this.#nextIndex++, shard: result.value });
+    this.#waiting.push(new RunningShard(this.#owner, this.#nextIndex++, result.value, this.#spec.args));
     this.#dispatch();
   }
 
@@ -165,9 +178,9 @@ export class FanOut {
    */
   #dispatch(): void {
     while (!this.#stopped && this.#running.size < this.#capacity && this.#waitingHead < this.#waiting.length) {
-      const next = this.#waiting[this.#waitingHead] as { index: number; shard: unknown };
+      const next = this.#waiting[this.#waitingHead] as RunningShard;
       this.#waiting[this.#waitingHead++] = undefined;
-      this.#submit(next.index, next.shard);
+      this.#submit(next);
     }
     if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
       this.#waiting = this.#waiting.slice(this.#waitingHead);
@@ -175,47 +188,22 @@ export class FanOut {
     }
   }
 
-  #submit(index: number, shard: unknown): void {
-    const { method, args, options } = this.#spec;
-    const session = this.#session as ExecutorSession;
-    const running: Running = { controller: new AbortController(), startedAt: 0, timer: undefined };
-    this.#running.add(running);
-    const task: ShardTask = {
-      index,
-      shard,
-      args,
-      signal: running.controller.signal,
-      started: () => {
-        running.startedAt = performance.now();
-        if (options.timeout !== Infinity && running.timer === undefined) {
-          running.timer = setTimeout(
-            () => running.controller.abort(new ShardTimeoutError(method.name, index, options.timeout)),
-            options.timeout,
-          );
-        }
-      },
-    };
+  #submit(task: RunningShard): void {
+    this.#running.add(task);
     let work: Promise<unknown>;
     try {
-      work = session.run(task);
+      work = (this.#session as ExecutorSession).run(task);
     } catch (error) {
       work = Promise.reject(error);
     }
-    // The engine settles every shard itself when its signal aborts, so no executor can make a call hang.
-    abortable(work, task.signal).then(
-      (value) => this.#settle(running, { index, shard, ok: true, value }),
-      (error: unknown) =>
-        this.#settle(running, {
-          index,
-          shard,
-          ok: false,
-          error: new ShardError({ method: method.name, index, shard, cause: error }),
-        }),
+    work.then(
+      (value) => task.succeed(value),
+      (error: unknown) => task.fail(error),
     );
   }
 
-  #settle(running: Running, outcome: Settled): void {
-    clearTimeout(running.timer);
+  /** Each shard's outcome, once (a shard told to stop is settled then; its work's answer is ignored). */
+  #settle(running: RunningShard, outcome: Settled): void {
     this.#running.delete(running);
     if (this.#stopped) return;
     this.#done++;
@@ -225,7 +213,8 @@ export class FanOut {
       this.#fail(outcome.error);
       return;
     }
-    this.#ready.set(outcome.index, outcome);
+    if (this.#spec.order === 'ordered') this.#ready.set(outcome.index, outcome);
+    else this.#completed.push(outcome);
     this.#dispatch();
     this.#notify();
   }
@@ -234,13 +223,20 @@ export class FanOut {
     let outcome: Settled | undefined;
     if (this.#spec.order === 'ordered') {
       outcome = this.#ready.get(this.#emitIndex);
-      if (outcome !== undefined) this.#emitIndex++;
+      if (outcome === undefined) return undefined;
+      this.#ready.delete(this.#emitIndex++);
     } else {
-      const first = this.#ready.values().next();
-      outcome = first.done === true ? undefined : first.value;
+      if (this.#completedHead === this.#completed.length) return undefined;
+      outcome = this.#completed[this.#completedHead];
+      this.#completed[this.#completedHead++] = undefined;
+      if (this.#completedHead === this.#completed.length) {
+        this.#completed = [];
+        this.#completedHead = 0;
+      } else if (this.#completedHead > 1024 && this.#completedHead * 2 > this.#completed.length) {
+        this.#completed = this.#completed.slice(this.#completedHead);
+        this.#completedHead = 0;
+      }
     }
-    if (outcome === undefined) return undefined;
-    this.#ready.delete(outcome.index);
     this.#held--;
     return outcome;
   }
@@ -284,7 +280,7 @@ export class FanOut {
     this.#stopped = true;
     const { method } = this.#spec;
     this.#controller.abort(reason);
-    for (const running of this.#running) running.controller.abort(reason);
+    for (const running of [...this.#running]) running.stop(reason);
     if (!this.#sourceDone) {
       try {
         // Not awaited: an async source blocked in `next()` would make the consumer's `break` hang.

@@ -23,6 +23,21 @@ export interface DistributedMethod {
   readonly record: DistributionRecord;
 }
 
+/** The options of a call that an executor may act on, checked and with their defaults filled in. */
+export interface ExecutorCallOptions {
+  /**
+   * Milliseconds one shard may run, from its start; `Infinity` when there is no limit. The engine
+   * enforces it; an executor that groups shards should not group them when it is finite.
+   */
+  readonly timeout: number;
+  /** The `batchSize` option: shards per message to a worker, or `'auto'`. */
+  readonly batchSize: number | 'auto';
+  /** The `transfer` option: move `ArrayBuffer`s and typed arrays to and from workers. */
+  readonly transfer: boolean;
+  /** The `module` option as a file URL: where workers load the method from, when given. */
+  readonly module: string | undefined;
+}
+
 /** One call of a distributed method, as the engine hands it to {@link Executor.open}. */
 export interface FanOutCall {
   readonly method: DistributedMethod;
@@ -30,6 +45,10 @@ export interface FanOutCall {
   readonly concurrency: number;
   /** Aborted when the whole call stops (failure, abort, a consumer that stopped reading). */
   readonly signal: AbortSignal;
+  /** The arguments after the shards, the same for every shard (each {@link ShardTask} has them too). */
+  readonly args: readonly unknown[];
+  /** The call's options that executors act on. */
+  readonly options: ExecutorCallOptions;
 }
 
 /** One shard to run. */
@@ -53,7 +72,9 @@ export interface ShardTask {
 export interface ExecutorSession {
   /**
    * How many submitted shards keep this session busy. The engine reads at most this many plus
-   * `bufferSize` shards ahead of the consumer. Defaults to the call's `concurrency`.
+   * `bufferSize` shards ahead of the consumer. Defaults to the call's `concurrency`. Read each time
+   * the engine hands over a shard, so it may change during the call (a getter): an executor that
+   * batches shards grows it with its batches.
    */
   readonly capacity?: number;
   /** Runs one shard and settles with its result or its error. May queue it until a slot is free. */
@@ -73,9 +94,9 @@ export interface ExecutorSession {
  *   name: 'inline',
  *   defaultConcurrency: () => 1,
  *   open: ({ method }) => ({
- *     run: async (task) => {
+ *     run: (task) => {
  *       task.started();
- *       return method.fn.call(method.thisArg, task.shard, ...task.args);
+ *       return runShard(method, task); // the user's method, with currentShard() set
  *     },
  *     close() {},
  *   }),

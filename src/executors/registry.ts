@@ -5,8 +5,13 @@
  */
 import type { Executor } from './executor.js';
 import { threadExecutor } from './thread.js';
+import { processExecutor, workerExecutor } from './worker.js';
 
-const named = new Map<string, Executor>([['thread', threadExecutor]]);
+const named = new Map<string, Executor>([
+  ['thread', threadExecutor],
+  ['worker', workerExecutor],
+  ['process', processExecutor],
+]);
 const used = new Set<Executor>();
 
 /** Makes a built-in executor available by name. */

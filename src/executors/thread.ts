@@ -17,13 +17,17 @@ export const threadExecutor: Executor = {
   defaultConcurrency: () => DEFAULT_CONCURRENCY,
   open(call: FanOutCall): ExecutorSession {
     const limit = pLimit(call.concurrency);
+    // Reading `task.signal` makes the shard's AbortController; only a timeout aborts one shard alone,
+    // so without one the hot path never touches it (a stopped call is seen on `call.signal`).
+    const timed = call.options.timeout !== Infinity;
     const run = (task: ShardTask): Promise<unknown> => {
       // A shard still queued when the call stops must settle without running.
-      if (task.signal.aborted) return Promise.reject(task.signal.reason as Error);
+      if (call.signal.aborted) return Promise.reject(call.signal.reason);
       task.started();
-      // A shard that ignores its signal cannot be killed in-process; letting go of it frees its slot,
-      // so a hung shard never blocks the others.
-      return abortable(runShard(call.method, task), task.signal);
+      const work = runShard(call.method, task);
+      // A shard that ignores its timeout cannot be killed in-process; letting go of it frees its slot,
+      // so a hung shard never blocks the others. The engine settles it either way.
+      return timed ? abortable(work, task.signal) : work;
     };
     return {
       run: (task) => limit(run, task),

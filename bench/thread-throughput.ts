@@ -1,0 +1,82 @@
+/**
+ * The 'thread' executor's overhead: 20,000 shards that each wait on a 5 ms timer, 200 at a time,
+ * through parafor's function form, raw p-limit (`Promise.all(items.map(i => limit(() => work(i))))`)
+ * and p-map (`pMap(items, work, { concurrency })`). Every timed run is a fresh process
+ * (bench/thread-throughput-child.ts), and the runs are interleaved: parafor, p-limit, p-map, parafor, …
+ * @module
+ */
+import {
+  fixed,
+  interleave,
+  judge,
+  median,
+  ms,
+  plural,
+  runFresh,
+  spread,
+  times,
+  type Row,
+  type Suite,
+} from './harness.js';
+
+export const SHARDS = 20_000;
+export const CONCURRENCY = 200;
+export const TIMER_MS = 5;
+const GOAL = 1.05;
+
+export type Contender = 'parafor' | 'p-limit' | 'p-map';
+export interface ThroughputResult {
+  readonly contender: Contender;
+  readonly timeMs: number;
+}
+
+const measure = async (contender: Contender): Promise<number> =>
+  (await runFresh<ThroughputResult>('./thread-throughput-child.ts', [contender], ['--expose-gc'])).timeMs;
+
+export const threadThroughput: Suite = {
+  name: 'thread-throughput',
+  title: `'thread' executor overhead: ${SHARDS.toLocaleString('en')} shards x ${TIMER_MS} ms timer, concurrency ${CONCURRENCY}`,
+  async run({ runs = 7, progress }) {
+    const samples = await interleave(
+      {
+        parafor: () => measure('parafor'),
+        'p-limit': () => measure('p-limit'),
+        'p-map': () => measure('p-map'),
+      },
+      { rounds: runs, progress },
+    );
+    const parafor = median(samples.parafor);
+    // Judged on the median of the per-round ratios: the runs of one round are seconds apart, so a
+    // change in the machine's load between rounds cancels out. The ratio of the medians is shown too.
+    const ratioRow = (name: 'p-limit' | 'p-map'): Row => {
+      const other = median(samples[name]);
+      const ratio = median(samples.parafor.map((time, round) => time / (samples[name][round] as number)));
+      return {
+        measure: `parafor / ${name}`,
+        value: times(ratio),
+        goal: `<= ${fixed(GOAL)}`,
+        check: judge(ratio, '<=', GOAL),
+        detail: `ratio of medians ${times(parafor / other)}; ${ms(parafor - other)} per call, ${fixed(((parafor - other) * 1000) / SHARDS)} us per shard`,
+      };
+    };
+    const row = (measure: string, name: Contender): Row => ({
+      measure,
+      value: ms(median(samples[name])),
+      detail: spread(samples[name]),
+    });
+    return {
+      rows: [
+        row('parafor: distribute(work, { concurrency })(items)', 'parafor'),
+        row('raw p-limit: Promise.all(items.map(i => limit(() => work(i))))', 'p-limit'),
+        row('p-map: pMap(items, work, { concurrency })', 'p-map'),
+        ratioRow('p-limit'),
+        ratioRow('p-map'),
+      ],
+      notes: [
+        `Medians of ${plural(runs, 'interleaved round')}; each run is a fresh process that warms up with one untimed run.`,
+        'A ratio is the median of the per-round ratios (parafor and the other run seconds apart, under the same load).',
+        `Floor: ${SHARDS / CONCURRENCY} waves x ${TIMER_MS} ms = ${ms((SHARDS / CONCURRENCY) * TIMER_MS)}; the rest is timer slack and per-shard CPU.`,
+      ],
+    };
+  },
+};

@@ -1,0 +1,116 @@
+/**
+ * Opening a call on a worker pool: everything that can be known to fail is checked here, before any
+ * shard runs; then the session takes over.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { autoBatches, fixedBatches, type BatchSizer } from './batching.js';
+import { pack, unclonableError } from './clone.js';
+import type { ExecutorSession, FanOutCall } from './executor.js';
+import { methodRef } from './method-ref.js';
+import { sharedPool, type PoolKind, type SharedPool } from './pool.js';
+import type { CallContext, MethodRef, ProbeAnswer } from './protocol.js';
+import { decodeThrown } from './remote-error.js';
+import { PoolSession } from './session.js';
+import { classifyPoolFailure, WorkerExitError } from './worker-errors.js';
+
+/**
+ * Starts a call on the shared pool of `kind`. Everything that can be known to fail fails here, before
+ * any shard runs, with a `TypeError` saying what to do: a method that cannot be found by reference,
+ * the entry script, fields or arguments that cannot be cloned, options that do not fit together.
+ */
+export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise<ExecutorSession> {
+  const { method, options } = call;
+  if (options.timeout !== Infinity && typeof options.batchSize === 'number' && options.batchSize > 1) {
+    throw new TypeError(
+      `${method.name}: \`batchSize: ${options.batchSize}\` cannot be combined with \`timeout\`: a timeout stops the ` +
+        "worker of the shard, and with it every shard of its batch. Leave `batchSize` at 'auto', which sends shards one by one when there is a timeout.",
+    );
+  }
+  const ref = methodRef(method, options.module, kind);
+  const context = packContext(ref, method.thisArg, call.args);
+  const pool = sharedPool(kind);
+  // `Infinity` would mean one worker per shard: for workers it means one per core.
+  const slots = Number.isFinite(call.concurrency) ? call.concurrency : availableParallelism();
+  pool.reserve(slots);
+  await probe(pool, ref, context, call.signal);
+  let sizer: BatchSizer;
+  if (options.batchSize !== 'auto') sizer = fixedBatches(options.batchSize);
+  // A timeout counts per shard and stops the shard's worker: shards then travel alone.
+  else sizer = options.timeout === Infinity ? autoBatches() : fixedBatches(1);
+  return new PoolSession({
+    pool,
+    kind,
+    name: method.name,
+    context,
+    slots,
+    sizer,
+    transfer: options.transfer && kind === 'worker',
+    watchTasks: options.timeout !== Infinity,
+    signal: call.signal,
+  });
+}
+
+/** The call's constant part, serialized once: the method's reference, `this`'s fields, the arguments. */
+function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[]): Uint8Array {
+  const fields =
+    ref.form === 'method' && !ref.isStatic && typeof thisArg === 'object' && thisArg !== null
+      ? { ...thisArg }
+      : undefined;
+  const context: CallContext = { ref, fields, args };
+  try {
+    return pack(context);
+  } catch (error) {
+    if (!fits(fields)) throw unclonableError(`${ref.name}: the instance's fields`, fields, 'this', error);
+    args.forEach((arg, i) => {
+      if (!fits(arg))
+        throw unclonableError(`${ref.name}: argument ${i + 2} (after the shards)`, arg, `arguments[${i + 1}]`, error);
+    });
+    throw error;
+  }
+}
+
+function fits(value: unknown): boolean {
+  try {
+    pack(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const probed = new Set<string>();
+
+/**
+ * Loads the method in a worker once per method, so that a method that cannot be found, or a module
+ * that fails to import there, fails the call at once rather than every shard.
+ */
+async function probe(pool: SharedPool, ref: MethodRef, context: Uint8Array, signal: AbortSignal): Promise<void> {
+  const key = JSON.stringify([pool.kind, ref.module, ref.key, ref.fingerprint, ref.owner]);
+  if (probed.has(key)) return;
+  signal.throwIfAborted();
+  const job = pool.exec<ProbeAnswer>('probe', [context]);
+  const onAbort = (): void => job.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  let answer: ProbeAnswer;
+  try {
+    answer = await job.result;
+  } catch (error) {
+    signal.throwIfAborted();
+    const failure = classifyPoolFailure(error);
+    if (failure.kind !== 'died') throw error;
+    const { exitCode, signal: killedBy, reason } = failure;
+    throw new WorkerExitError({
+      executor: pool.kind,
+      method: ref.name,
+      shards: [],
+      exitCode,
+      signal: killedBy,
+      reason,
+    });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (answer.failure !== undefined) throw decodeThrown(answer.failure);
+  probed.add(key);
+}

@@ -1,0 +1,195 @@
+/**
+ * The shared workerpool pools behind `'worker'` and `'process'`: one per kind, started at the first
+ * call, reused by every call after, and never keeping the program alive when idle.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import workerpool from 'workerpool';
+
+/** Which kind of worker a pool runs. */
+export type PoolKind = 'worker' | 'process';
+
+/** A task sent to the pool: its result, and a way to stop it (which terminates its worker). */
+export interface PoolJob<T> {
+  readonly result: Promise<T>;
+  cancel(): void;
+}
+
+/** What `exec` accepts besides the method and its parameters. */
+export interface PoolExecOptions {
+  /** Receives what the worker emits while the task runs. */
+  readonly on?: (payload: unknown) => void;
+  /** Buffers moved to the worker with the parameters (worker threads only). */
+  readonly transfer?: readonly ArrayBuffer[];
+}
+
+/**
+ * How long a worker asked to stop may take before it is killed. A worker stuck in a loop never
+ * answers, so this bounds how long a timed-out shard's worker lingers (workerpool waits it twice).
+ */
+const TERMINATE_TIMEOUT_MS = 200;
+
+type WorkerPool = ReturnType<typeof workerpool.pool>;
+
+/** Anything that can keep the event loop alive: a worker thread, a child process, an IPC channel. */
+interface Handle {
+  ref?(): void;
+  unref?(): void;
+  readonly channel?: Handle | null;
+}
+
+/** One workerpool pool, created on first use. */
+export class SharedPool {
+  readonly kind: PoolKind;
+  #pool: WorkerPool | undefined;
+  #size = availableParallelism();
+  /** Tasks sent and not settled: while there are any, the workers are referenced. */
+  #busy = 0;
+
+  constructor(kind: PoolKind) {
+    this.kind = kind;
+  }
+
+  /** How many workers the pool may run at once. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Makes room for `slots` tasks at once. Pools grow to the largest concurrency asked for, never shrink. */
+  reserve(slots: number): void {
+    if (slots <= this.#size) return;
+    this.#size = slots;
+    // workerpool reads `maxWorkers` each time it looks for a worker, so a larger value takes effect at once.
+    if (this.#pool !== undefined) (this.#pool as { maxWorkers: number }).maxWorkers = slots;
+  }
+
+  /** Runs `method` of the worker entry with `params` on a free worker (queued until one is free). */
+  exec<T>(method: 'run' | 'probe', params: readonly unknown[], options: PoolExecOptions = {}): PoolJob<T> {
+    const pool = (this.#pool ??= createPool(this.kind, this.#size));
+    if (this.#busy++ === 0) setReferenced(pool, true);
+    const task = pool.exec(method, [...params], {
+      ...(options.on === undefined ? {} : { on: options.on }),
+      ...(options.transfer === undefined ? {} : { transfer: [...options.transfer] }),
+    });
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      // A pool shut down meanwhile has no workers left to unreference.
+      if (--this.#busy === 0 && this.#pool === pool) setReferenced(pool, false);
+    };
+    const result = new Promise<T>((resolve, reject) => {
+      task.then(
+        (value: unknown) => {
+          release();
+          resolve(value as T);
+        },
+        (error: unknown) => {
+          release();
+          reject(error);
+        },
+      );
+    });
+    return { result, cancel: () => void task.cancel() };
+  }
+
+  /** Terminates every worker at once; the next `exec` starts a new pool. Safe to call twice. */
+  async terminate(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    this.#busy = 0;
+    if (pool !== undefined) await pool.terminate(true);
+  }
+}
+
+const pools = new Map<PoolKind, SharedPool>();
+
+/** The pool of a kind, shared by every call. */
+export function sharedPool(kind: PoolKind): SharedPool {
+  let pool = pools.get(kind);
+  if (pool === undefined) pools.set(kind, (pool = new SharedPool(kind)));
+  return pool;
+}
+
+/** Terminates the pool of a kind, if it was ever started. */
+export async function shutdownPool(kind: PoolKind): Promise<void> {
+  await pools.get(kind)?.terminate();
+}
+
+function createPool(kind: PoolKind, size: number): WorkerPool {
+  const entry = entryScript();
+  const common = { maxWorkers: size, workerTerminateTimeout: TERMINATE_TIMEOUT_MS };
+  if (kind === 'worker') {
+    // A worker thread does not inherit the main thread's module hooks, so parafor's own TypeScript
+    // entry (parafor run from its sources with tsx) needs tsx registered before it is imported.
+    if (entry.typescript) {
+      return workerpool.pool(bootstrapCode(entry.url), {
+        ...common,
+        workerType: 'thread',
+        workerThreadOpts: { eval: true },
+      });
+    }
+    return workerpool.pool(entry.path, { ...common, workerType: 'thread' });
+  }
+  return workerpool.pool(entry.path, {
+    ...common,
+    workerType: 'process',
+    forkOpts: {
+      // The structured clone format, as with threads: Maps, typed arrays, Dates, bytes survive.
+      serialization: 'advanced',
+      execArgv: childExecArgv(entry.typescript),
+    },
+  });
+}
+
+/** The worker entry next to this module: `.js` when compiled, `.ts` when run from the sources. */
+function entryScript(): { readonly url: string; readonly path: string; readonly typescript: boolean } {
+  const typescript = import.meta.url.endsWith('.ts');
+  const url = new URL(typescript ? '../worker/entry.ts' : '../worker/entry.js', import.meta.url);
+  return { url: url.href, path: fileURLToPath(url), typescript };
+}
+
+function bootstrapCode(entryUrl: string): string {
+  const tsx = resolveTsx('tsx/esm/api');
+  return `import(${JSON.stringify(tsx)})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(entryUrl)}); })
+  .catch((error) => { console.error(error); process.exit(1); });`;
+}
+
+/**
+ * A child inherits the parent's Node flags (as `fork` does by default, which workerpool overrides),
+ * except the inspector's, whose port would clash; run from the sources, it also gets tsx's loader.
+ */
+function childExecArgv(typescript: boolean): string[] {
+  const inherited = process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
+  const hasTsx = inherited.some((arg) => /(^|[/\\])tsx([/\\]|$)/.test(arg));
+  return typescript && !hasTsx ? [...inherited, '--import', resolveTsx('tsx/esm')] : inherited;
+}
+
+function resolveTsx(specifier: string): string {
+  try {
+    return import.meta.resolve(specifier);
+  } catch (error) {
+    throw new Error(
+      `parafor is running from its TypeScript sources, and its workers need tsx to load them, but \`${specifier}\` could not be resolved; install tsx or use the compiled dist/`,
+      { cause: error },
+    );
+  }
+}
+
+/** Workers are referenced while tasks run (so an awaited call finishes) and unreferenced when idle. */
+function setReferenced(pool: WorkerPool, referenced: boolean): void {
+  // workerpool keeps its workers referenced for their whole life and exposes no handle to them
+  // (workerpool #330, #450): this is the one place that reaches into its internals.
+  const handlers: unknown = (pool as unknown as { workers?: unknown }).workers;
+  if (!Array.isArray(handlers)) return;
+  for (const { worker } of handlers as readonly { worker?: Handle | null }[]) {
+    if (worker === null || worker === undefined) continue;
+    for (const handle of [worker, worker.channel]) {
+      if (handle === null || handle === undefined) continue;
+      if (referenced) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+}

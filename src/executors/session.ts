@@ -1,0 +1,282 @@
+/**
+ * One call on a worker pool, once open: shards wait here, leave in batches (two per worker slot at
+ * most: one running, one waiting in the pool), and each batch's results, failures and faults come
+ * back to the shards it carried.
+ * @module
+ */
+import type { BatchSizer } from './batching.js';
+import { isMovable, pack, packList, transferList, unclonableError, unpackList, type PackedList } from './clone.js';
+import type { ExecutorSession, ShardTask } from './executor.js';
+import type { PoolJob, PoolKind, SharedPool } from './pool.js';
+import type { BatchRequest, BatchResponse, StartedEvent } from './protocol.js';
+import { decodeThrown } from './remote-error.js';
+import { classifyPoolFailure, WorkerExitError } from './worker-errors.js';
+
+/** What a session is opened with (see open-session.ts). */
+export interface SessionSettings {
+  readonly pool: SharedPool;
+  readonly kind: PoolKind;
+  readonly name: string;
+  readonly context: Uint8Array;
+  readonly slots: number;
+  readonly sizer: BatchSizer;
+  readonly transfer: boolean;
+  /** With a timeout each shard's own signal may abort; without, only the whole call stops. */
+  readonly watchTasks: boolean;
+  readonly signal: AbortSignal;
+}
+
+interface Pending {
+  readonly task: ShardTask;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  /** Its batch's worker died: it runs again by itself, so that only the shard that kills a worker fails. */
+  alone: boolean;
+  /** How many times it reached a worker that had already died. */
+  unreached: number;
+}
+
+interface Batch {
+  readonly entries: readonly Pending[];
+  job: PoolJob<BatchResponse> | undefined;
+  /** Why parafor stopped it, once it did. */
+  stopped: { readonly reason: unknown } | undefined;
+  unwatch: (() => void) | undefined;
+}
+
+/** Batches sent per worker slot: one running and one waiting in the pool. */
+const PIPELINE = 2;
+
+/** How often a shard may be sent again after reaching a dead worker, before it fails. */
+const MAX_UNREACHED = 3;
+
+/** The session of one call on a worker pool. */
+export class PoolSession implements ExecutorSession {
+  readonly #s: SessionSettings;
+  #queue: (Pending | undefined)[] = [];
+  #head = 0;
+  readonly #running = new Set<Batch>();
+  #scheduled = false;
+  #closed = false;
+
+  constructor(settings: SessionSettings) {
+    this.#s = settings;
+    settings.signal.addEventListener('abort', () => this.close(), { once: true });
+  }
+
+  /** About three batches per worker slot: one running, one waiting in the pool, one forming here. */
+  get capacity(): number {
+    return 3 * this.#s.slots * this.#s.sizer.size;
+  }
+
+  run(task: ShardTask): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#s.signal.reason as Error);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ task, resolve, reject, alone: false, unreached: 0 });
+      this.#schedule();
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason: unknown = this.#s.signal.reason ?? new Error(`${this.#s.name}: the call is over`);
+    for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.reject(reason);
+    this.#queue = [];
+    this.#head = 0;
+    for (const batch of this.#running) this.#stop(batch, reason);
+  }
+
+  // Batches leave on the next turn of the event loop, after the engine has handed over every shard
+  // it can: a batch formed at once would be cut short.
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const { slots, sizer, pool } = this.#s;
+    // Two batches per slot: when a worker ends one, workerpool hands it the next at once, while this
+    // thread is still busy with the results. Only when the pool has no more workers than the call's
+    // concurrency: a larger pool (grown by another call) would run the second batch at once.
+    const inFlight = pool.size > slots ? slots : PIPELINE * slots;
+    while (!this.#closed && this.#running.size < inFlight && this.#head < this.#queue.length) {
+      const first = this.#queue[this.#head] as Pending;
+      const size = first.alone ? 1 : sizer.next(this.#queue.length - this.#head, slots);
+      const entries: Pending[] = [];
+      while (entries.length < size && this.#head < this.#queue.length) {
+        entries.push(this.#queue[this.#head] as Pending);
+        this.#queue[this.#head++] = undefined;
+      }
+      this.#send(entries);
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #send(entries: Pending[]): void {
+    const { transfer, kind, context, pool } = this.#s;
+    const shards: unknown[] = new Array<unknown>(entries.length);
+    const moved: [number, ArrayBuffer | ArrayBufferView][] = [];
+    entries.forEach(({ task }, i) => {
+      if (transfer && isMovable(task.shard)) moved.push([i, task.shard]);
+      else shards[i] = task.shard;
+    });
+    let packed: PackedList;
+    try {
+      packed = packList(shards);
+    } catch (error) {
+      this.#sendApart(entries, error);
+      return;
+    }
+    const request: BatchRequest = {
+      context,
+      indices: entries.map(({ task }) => task.index),
+      shards: packed,
+      moved,
+      transfer,
+      notifyStart: this.#s.watchTasks,
+    };
+    const batch: Batch = { entries, job: undefined, stopped: undefined, unwatch: undefined };
+    this.#running.add(batch);
+    // With a timeout, the worker says when the batch starts, and the shard's time counts from there.
+    // Without, that message is saved: the shards count as started when sent (progress durations
+    // then include any wait in the pool).
+    if (!this.#s.watchTasks) for (const { task } of entries) task.started();
+    batch.job = pool.exec<BatchResponse>('run', [request], {
+      ...(this.#s.watchTasks ? { on: (event: unknown) => this.#started(batch, event) } : {}),
+      // Threads take the shards' bytes (and, with `transfer`, their buffers) without a copy.
+      ...(kind === 'worker'
+        ? { transfer: [packed.buffer as ArrayBuffer, ...transferList(moved.map(([, value]) => value))] }
+        : {}),
+    });
+    if (this.#s.watchTasks) this.#watch(batch);
+    batch.job.result.then(
+      (response) => this.#finished(batch, response),
+      (error: unknown) => this.#failed(batch, error),
+    );
+  }
+
+  /** Some shard cannot be cloned: it fails alone, naming what; the others go on. */
+  #sendApart(entries: Pending[], error: unknown): void {
+    const fine: Pending[] = [];
+    for (const entry of entries) {
+      try {
+        pack(entry.task.shard);
+        fine.push(entry);
+      } catch (failure) {
+        entry.reject(unclonableError(`shard ${entry.task.index}`, entry.task.shard, 'shard', failure));
+      }
+    }
+    // Every shard clones alone but not together (a getter that throws once…): no retry loop.
+    if (fine.length === entries.length) for (const entry of entries) entry.reject(error);
+    else if (fine.length > 0) this.#send(fine);
+  }
+
+  #watch(batch: Batch): void {
+    const listeners = batch.entries.map(({ task }) => {
+      const onAbort = (): void => this.#stop(batch, task.signal.reason);
+      task.signal.addEventListener('abort', onAbort, { once: true });
+      return () => task.signal.removeEventListener('abort', onAbort);
+    });
+    batch.unwatch = () => listeners.forEach((unwatch) => unwatch());
+  }
+
+  #started(batch: Batch, event: unknown): void {
+    if ((event as Partial<StartedEvent> | undefined)?.started !== true) return;
+    for (const { task } of batch.entries) task.started();
+  }
+
+  /** Stops a running batch: workerpool terminates its worker, and the pool replaces it. */
+  #stop(batch: Batch, reason: unknown): void {
+    if (batch.stopped !== undefined) return;
+    batch.stopped = { reason };
+    batch.job?.cancel();
+  }
+
+  #done(batch: Batch): void {
+    this.#running.delete(batch);
+    batch.unwatch?.();
+    this.#schedule();
+  }
+
+  #finished(batch: Batch, response: BatchResponse): void {
+    this.#done(batch);
+    const { entries } = batch;
+    let values: unknown[];
+    try {
+      if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
+      values = unpackList(response.values);
+    } catch (error) {
+      for (const entry of entries) entry.reject(error);
+      return;
+    }
+    for (const [position, value] of response.moved) values[position] = value;
+    const failures = new Map(response.failures);
+    entries.forEach((entry, i) => {
+      const failure = failures.get(i);
+      if (failure === undefined) entry.resolve(values[i]);
+      else entry.reject(decodeThrown(failure));
+    });
+    this.#s.sizer.completed(entries.length, response.durationMs);
+  }
+
+  #failed(batch: Batch, error: unknown): void {
+    this.#done(batch);
+    const { entries, stopped } = batch;
+    const { kind, name } = this.#s;
+    if (stopped !== undefined) {
+      for (const entry of entries) entry.reject(stopped.reason);
+      return;
+    }
+    const failure = classifyPoolFailure(error);
+    switch (failure.kind) {
+      case 'unreached': {
+        const again = entries.filter((entry) => ++entry.unreached <= MAX_UNREACHED);
+        for (const entry of entries) if (entry.unreached > MAX_UNREACHED) entry.reject(error);
+        this.#requeue(again);
+        return;
+      }
+      case 'died':
+        if (entries.length > 1) {
+          for (const entry of entries) entry.alone = true;
+          this.#requeue(entries);
+          return;
+        }
+        for (const entry of entries) {
+          const { exitCode, signal, reason } = failure;
+          entry.reject(
+            new WorkerExitError({ executor: kind, method: name, shards: [entry.task.index], exitCode, signal, reason }),
+          );
+        }
+        return;
+      case 'shutdown':
+        for (const entry of entries) {
+          const message = `${name}: the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`;
+          entry.reject(new Error(message, { cause: error }));
+        }
+        return;
+      default:
+        for (const entry of entries) entry.reject(error);
+    }
+  }
+
+  /** Puts shards back at the front of the queue, to leave first. */
+  #requeue(entries: readonly Pending[]): void {
+    if (this.#closed) {
+      for (const entry of entries) entry.reject(this.#s.signal.reason);
+      return;
+    }
+    this.#queue.splice(this.#head, 0, ...entries);
+    this.#schedule();
+  }
+}

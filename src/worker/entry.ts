@@ -1,0 +1,13 @@
+/**
+ * The script every `'worker'` and `'process'` worker runs: it registers parafor's two methods with
+ * workerpool and waits. The user's module is imported by the first batch that needs it.
+ * @module
+ */
+import workerpool from 'workerpool';
+import { markInsideWorker } from './inside.js';
+import { probe, runBatch } from './run-batch.js';
+
+// Before any user module loads: a distributed call made in here must run inline, not start a pool.
+markInsideWorker();
+
+workerpool.worker({ probe, run: runBatch });

@@ -1,0 +1,128 @@
+/**
+ * What a worker does with a batch: rebuild the call (method, `this`, arguments), run each shard in
+ * turn through the user's own method, and send back every shard's result or error, each on its own.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import workerpool from 'workerpool';
+import { runShard } from '../context.js';
+import {
+  isMovable,
+  pack,
+  packList,
+  transferList,
+  unclonableError,
+  unpack,
+  unpackList,
+  type PackedList,
+} from '../executors/clone.js';
+import type { DistributedMethod, ShardTask } from '../executors/executor.js';
+import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../executors/protocol.js';
+import { encodeThrown, type EncodedThrown } from '../executors/remote-error.js';
+import { resolveMethod, type ResolvedMethod } from './resolve-method.js';
+
+type Transfer = InstanceType<typeof workerpool.Transfer>;
+
+// A shard in a worker is stopped by terminating the worker, so its own signal never aborts.
+const never = new AbortController().signal;
+const noop = (): void => undefined;
+
+/** Loads the method of a call, to fail the call at once when it cannot be loaded. */
+export async function probe(context: Uint8Array): Promise<ProbeAnswer> {
+  try {
+    await resolveMethod((unpack(context) as CallContext).ref);
+    return {};
+  } catch (error) {
+    return { failure: encodeThrown(error) };
+  }
+}
+
+/** Runs a batch. Never rejects: every failure is reported per shard, or for the whole batch. */
+export async function runBatch(request: BatchRequest): Promise<Transfer> {
+  let method: DistributedMethod;
+  let args: readonly unknown[];
+  try {
+    const context = unpack(request.context) as CallContext;
+    const found = await resolveMethod(context.ref);
+    method = {
+      name: context.ref.name,
+      fn: found.record.original,
+      thisArg: rebuildThis(found, context),
+      record: found.record,
+    };
+    args = context.args;
+  } catch (error) {
+    return reply([], [], request, 0, encodeThrown(error));
+  }
+  const shards = unpackList(request.shards);
+  for (const [position, value] of request.moved) shards[position] = value;
+  if (request.notifyStart) workerpool.workerEmit({ started: true } satisfies StartedEvent);
+  const startedAt = performance.now();
+  const values = new Array<unknown>(shards.length);
+  const failures: [number, EncodedThrown][] = [];
+  for (let i = 0; i < shards.length; i++) {
+    const task: ShardTask = { index: request.indices[i] ?? i, shard: shards[i], args, signal: never, started: noop };
+    try {
+      values[i] = await runShard(method, task);
+    } catch (error) {
+      failures.push([i, encodeThrown(error)]);
+    }
+  }
+  return reply(values, failures, request, performance.now() - startedAt);
+}
+
+/**
+ * `this` in the worker: for an instance method, a new object with the class's prototype and the
+ * instance's fields (no constructor runs, as with pickle); the class for a static method.
+ */
+function rebuildThis({ owner }: ResolvedMethod, { ref, fields }: CallContext): unknown {
+  if (ref.form === 'function' || owner === undefined) return undefined;
+  if (ref.isStatic) return owner;
+  const self = Object.create(owner.prototype as object) as Record<string, unknown>;
+  // Defined, not assigned, like class fields: a setter on the prototype must not run.
+  for (const [key, value] of Object.entries(fields ?? {})) {
+    Object.defineProperty(self, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return self;
+}
+
+function reply(
+  values: unknown[],
+  failures: [number, EncodedThrown][],
+  request: BatchRequest,
+  durationMs: number,
+  batchFailure?: EncodedThrown,
+): Transfer {
+  const moved: [number, ArrayBuffer | ArrayBufferView][] = [];
+  if (request.transfer) {
+    values.forEach((value, i) => {
+      if (!isMovable(value)) return;
+      moved.push([i, value]);
+      values[i] = undefined;
+    });
+  }
+  let packed: PackedList;
+  try {
+    packed = packList(values);
+  } catch {
+    // Some result cannot be cloned: that shard fails, naming what; the others' results go back.
+    values.forEach((value, i) => {
+      try {
+        pack(value);
+      } catch (error) {
+        const subject = `the result of shard ${request.indices[i] ?? i}`;
+        failures.push([i, encodeThrown(unclonableError(subject, value, 'result', error))]);
+        values[i] = undefined;
+      }
+    });
+    packed = packList(values);
+  }
+  const response: BatchResponse = {
+    values: packed,
+    failures,
+    durationMs,
+    moved,
+    ...(batchFailure === undefined ? {} : { batchFailure }),
+  };
+  return new workerpool.Transfer(response, [packed.buffer, ...transferList(moved.map(([, value]) => value))]);
+}

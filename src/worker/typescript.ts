@@ -1,0 +1,72 @@
+/**
+ * Loading the user's TypeScript modules inside a worker. A worker thread does not inherit the main
+ * thread's module hooks (nor, from workerpool, a child process its flags), so tsx's loader is
+ * registered here, once, before the first `.ts` module is imported.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Whether a module URL names a TypeScript file. */
+export function isTypeScript(url: string): boolean {
+  return /\.[cm]?tsx?$/.test(new URL(url).pathname);
+}
+
+let registering: Promise<void> | undefined;
+
+/**
+ * Registers tsx's ESM and CommonJS loaders in this worker, found from parafor's own location or else
+ * from the user's module. Registering where tsx is already active is harmless.
+ *
+ * @param moduleUrl - the TypeScript module about to be imported
+ * @param method - the method's name, for the message when tsx is missing
+ */
+export function registerTypeScript(moduleUrl: string, method: string): Promise<void> {
+  return (registering ??= register(moduleUrl, method));
+}
+
+interface TsxApi {
+  register(): unknown;
+}
+
+async function register(moduleUrl: string, method: string): Promise<void> {
+  let esm: TsxApi;
+  let cjsFrom: string;
+  try {
+    esm = await import('tsx/esm/api');
+    cjsFrom = import.meta.url;
+  } catch {
+    const fromUser = locateTsx(moduleUrl);
+    if (fromUser === undefined) {
+      registering = undefined;
+      throw new Error(
+        `${method} is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's ` +
+          `loader, but the package \`tsx\` cannot be found from ${dirname(fileURLToPath(moduleUrl))}: install it ` +
+          '(`npm install --save-dev tsx`), or compile to JavaScript and run the compiled files.',
+      );
+    }
+    esm = (await import(fromUser.esm)) as TsxApi;
+    cjsFrom = fromUser.packageJson;
+  }
+  esm.register();
+  // `.ts` files in a CommonJS scope (no `"type": "module"`) are loaded through require().
+  (createRequire(cjsFrom)('tsx/cjs/api') as TsxApi).register();
+}
+
+/** tsx's ESM API as installed for the user's module: resolved through its package's `exports`. */
+function locateTsx(moduleUrl: string): { readonly esm: string; readonly packageJson: string } | undefined {
+  try {
+    const packageJson = createRequire(moduleUrl).resolve('tsx/package.json');
+    const manifest = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+      exports?: Record<string, { import?: string | { default?: string } }>;
+    };
+    const entry = manifest.exports?.['./esm/api']?.import;
+    const file = typeof entry === 'string' ? entry : entry?.default;
+    if (file === undefined) return undefined;
+    return { esm: pathToFileURL(join(dirname(packageJson), file)).href, packageJson };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Scripts that use the worker executors, run as child processes with a deadline: they exit by
+ * themselves, import no pool until the first call, and refuse the entry-script trap at once.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const mode = import.meta.url.includes('/legacy/') ? 'legacy' : 'standard';
+const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/workers/${name}.js`, import.meta.url));
+/** Far above what these scripts take (well under a second): only a script that hangs reaches it. */
+const DEADLINE_MS = 20_000;
+
+async function runScript(
+  name: string,
+  env: Record<string, string> = {},
+  flags: readonly string[] = [],
+): Promise<{ lines: string[]; ms: number }> {
+  const started = performance.now();
+  const { stdout } = await run(process.execPath, [...flags, fixture(name)], {
+    timeout: DEADLINE_MS,
+    env: { ...process.env, ...env },
+  });
+  return { lines: stdout.trim().split('\n'), ms: performance.now() - started };
+}
+
+describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
+  for (const executor of ['worker', 'process']) {
+    it(`a script that fans out on '${executor}' with top-level await exits by itself`, async () => {
+      const { lines } = await runScript('exits', { EXECUTOR: executor });
+      assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), {
+        hashes: 3,
+        inWorker: true,
+        cubes: [
+          { value: 8, isClass: true },
+          { value: 10, isClass: true },
+        ],
+        three: [27],
+      });
+    });
+  }
+
+  for (const [executor, how] of [
+    ['worker', /the worker thread running Hasher\.hog died \(out of memory\) while it held shard 1/],
+    ['process', /the worker process running Hasher\.hog died \(killed by SIGABRT\) while it held shard 1/],
+  ] as const) {
+    it(`a shard that runs its '${executor}' out of memory fails alone, saying so`, async () => {
+      const { lines } = await runScript('oom', { EXECUTOR: executor }, ['--max-old-space-size=64']);
+      const outcomes = JSON.parse(lines.at(-1) ?? '') as { status: string; cause?: string }[];
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.match(outcomes[1]?.cause ?? '', how);
+    });
+  }
+
+  it('importing parafor loads no pool; the first worker call does', async () => {
+    const { lines } = await runScript('lazy');
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { atImport: false, afterCall: true });
+  });
+
+  it('a class in the entry script fails at once, saying what to do, and the program never runs twice', async () => {
+    const { lines } = await runScript('entry-class');
+    assert.deepEqual(
+      lines.filter((line) => line === 'program started'),
+      ['program started'],
+    );
+    const result = JSON.parse(lines.at(-1) ?? '') as { name: string; message: string };
+    assert.equal(result.name, 'TypeError');
+    assert.match(result.message, /Report\.cube is defined in the entry script entry-class\.js/);
+    assert.match(result.message, /would run the whole program again in every worker/);
+    assert.match(result.message, /Move the class or function into a module of its own/);
+  });
+
+  it('an entry script that guards its program and says so with `module` works, running once', async () => {
+    const { lines } = await runScript('entry-guarded');
+    assert.deepEqual(lines, ['program started', JSON.stringify({ results: [1, 8, 27] })]);
+  });
+});

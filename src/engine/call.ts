@@ -97,9 +97,11 @@ function itemMaker(options: ResolvedOptions): ItemMaker {
 async function collect(name: string, fanOut: FanOut, item: ItemMaker, settled: boolean): Promise<unknown[]> {
   const results: unknown[] = [];
   const errors: ShardError[] = [];
-  for await (const outcome of fanOut.outcomes()) {
-    if (!outcome.ok && !settled) errors.push(outcome.error);
-    else results[outcome.index] = item(outcome);
+  for await (const batch of fanOut.batches()) {
+    for (const outcome of batch) {
+      if (!outcome.ok && !settled) errors.push(outcome.error);
+      else results[outcome.index] = item(outcome);
+    }
   }
   if (errors.length > 0) throw aggregate(name, errors);
   return results;

@@ -85,7 +85,26 @@ export class FanOut {
   }
 
   /** Runs the fan-out, yielding outcomes; throws what ended it early. Returning early stops everything. */
-  async *outcomes(): AsyncGenerator<Settled, void, undefined> {
+  outcomes(): AsyncGenerator<Settled, void, undefined> {
+    return this.#run(() => this.#take());
+  }
+
+  /**
+   * Like {@link FanOut.outcomes}, but yields every outcome ready at once as one array: a consumer that
+   * only gathers them (`as: 'array'`) wakes once per batch instead of once per shard. Only for consumers
+   * that use each batch at once: outcomes taken here no longer count against the read-ahead bound.
+   */
+  batches(): AsyncGenerator<Settled[], void, undefined> {
+    return this.#run(() => {
+      let outcome = this.#take();
+      if (outcome === undefined) return undefined;
+      const batch = [outcome];
+      while ((outcome = this.#take()) !== undefined) batch.push(outcome);
+      return batch;
+    });
+  }
+
+  async *#run<T>(take: () => T | undefined): AsyncGenerator<T, void, undefined> {
     const { signal } = this.#spec.options;
     const onAbort = (): void => this.#fail(signal?.reason);
     try {
@@ -95,7 +114,7 @@ export class FanOut {
       for (;;) {
         this.#pump();
         if (this.#fatal !== undefined) throw this.#fatal.error;
-        const next = this.#take();
+        const next = take();
         if (next !== undefined) {
           yield next;
           continue;

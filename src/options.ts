@@ -89,6 +89,13 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
     where,
     `\`executor\` to be one of ${quoteAll(EXECUTOR_NAMES)} or an object with \`name\`, \`defaultConcurrency()\` and \`open()\``,
   );
+  // Given together, they can never work: say so where the class is defined, not at every call.
+  // (A call that combines them through `parallel()` is refused by the worker executors when it starts.)
+  if (typeof o.batchSize === 'number' && o.batchSize > 1 && typeof o.timeout === 'number' && o.timeout !== Infinity) {
+    throw new TypeError(
+      `${where}: \`batchSize: ${o.batchSize}\` cannot be combined with \`timeout\`: a timeout stops the shard's worker, and with it every shard of its batch; leave \`batchSize\` at 'auto'`,
+    );
+  }
   return options;
 }
 

@@ -152,7 +152,9 @@ export interface DistributeOptions {
    * joblib's 0.2 s and 2 s are scaled to a worker message's far smaller cost), and slow
    * shards travel alone. A number fixes the size. Results and errors stay per shard: a shard that
    * throws fails alone, and a worker that dies fails only the shard that killed it (the rest of its
-   * batch runs again, one by one). With a `timeout`, shards travel alone.
+   * batch runs again, one by one). With a `timeout`, shards travel alone, and a fixed size above 1
+   * is a `TypeError` (a timeout stops the shard's worker, and with it the whole batch). Ignored by
+   * `'thread'`, which never batches.
    * @default 'auto'
    * @example
    * ```ts

@@ -183,6 +183,10 @@ describe(`decorators (${decoratorMode} mode)`, () => {
       [{ onProgress: 1 }, /`onProgress` to be a function/],
       [{ bufferSize: -1 }, /`bufferSize`/],
       [{ concurency: 2 }, /Unknown option `concurency`/],
+      [{ batchSize: 0 }, /`batchSize` to be 'auto' or an integer from 1 and up/],
+      [{ batchSize: 10, timeout: 100 }, /`batchSize: 10` cannot be combined with `timeout`/],
+      [{ transfer: 'yes' }, /`transfer` to be a boolean/],
+      [{ module: 'relative/path.js' }, /`module` to be a file URL/],
       ['fast', /Expected the options to be an object, got `'fast'` \(string\)/],
     ];
     for (const [options, message] of cases) {

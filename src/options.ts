@@ -66,9 +66,10 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
   check(o.bufferSize, isCount(0), where, '`bufferSize` to be an integer from 0 and up, or Infinity');
   check(
     o.timeout,
-    (v) => typeof v === 'number' && v > 0 && !Number.isNaN(v),
+    // Timers take at most 2^31 - 1 ms; past that Node fires them after 1 ms.
+    (v) => typeof v === 'number' && v > 0 && (v <= 2_147_483_647 || v === Infinity),
     where,
-    '`timeout` to be a number of milliseconds above 0, or Infinity',
+    '`timeout` to be a number of milliseconds from above 0 to 2147483647 (about 24.8 days), or Infinity',
   );
   check(o.as, (v) => ORDERS.includes(v as ResultOrder), where, `\`as\` to be one of ${quoteAll(ORDERS)}`);
   check(o.results, (v) => SHAPES.includes(v as ResultShape), where, `\`results\` to be one of ${quoteAll(SHAPES)}`);
@@ -91,7 +92,14 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
   );
   // Given together, they can never work: say so where the class is defined, not at every call.
   // (A call that combines them through `parallel()` is refused by the worker executors when it starts.)
-  if (typeof o.batchSize === 'number' && o.batchSize > 1 && typeof o.timeout === 'number' && o.timeout !== Infinity) {
+  const batches = o.executor === 'worker' || o.executor === 'process';
+  if (
+    batches &&
+    typeof o.batchSize === 'number' &&
+    o.batchSize > 1 &&
+    typeof o.timeout === 'number' &&
+    o.timeout !== Infinity
+  ) {
     throw new TypeError(
       `${where}: \`batchSize: ${o.batchSize}\` cannot be combined with \`timeout\`: a timeout stops the shard's worker, and with it every shard of its batch; leave \`batchSize\` at 'auto'`,
     );

@@ -122,6 +122,31 @@ describe('custom executors', () => {
     await assert.rejects(distribute((x: number) => x, { executor: broken })([1]), /no backend/);
   });
 
+  it('a call aborted while its executor opens never opens the shards', async () => {
+    let opened = false;
+    const shards = {
+      [Symbol.iterator]() {
+        opened = true;
+        return [1, 2][Symbol.iterator]();
+      },
+    };
+    const controller = new AbortController();
+    const slow: Executor = {
+      name: 'slow',
+      defaultConcurrency: () => 1,
+      open: async ({ method }) => {
+        controller.abort(new Error('gave up'));
+        await sleep(5);
+        return { run: (task) => runShard(method, task), close() {} };
+      },
+    };
+    await assert.rejects(
+      distribute((x: number) => x, { executor: slow, signal: controller.signal })(shards),
+      /gave up/,
+    );
+    assert.equal(opened, false);
+  });
+
   it('an executor that never settles a shard cannot hang the call past its timeout', async () => {
     const stuck: Executor = {
       name: 'stuck',

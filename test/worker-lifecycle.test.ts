@@ -58,6 +58,16 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     });
   }
 
+  it('shutdown() during a call fails its shards without starting a new pool; later calls work and the script exits', async () => {
+    const { lines } = await runScript('shutdown-midway');
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true, true], later: 1 });
+  });
+
+  it('a call never runs more than its concurrency when another call grows the shared pool', async () => {
+    const { lines } = await runScript('pool-grows');
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { most: 2 });
+  });
+
   it('importing parafor loads no pool; the first worker call does', async () => {
     const { lines } = await runScript('lazy');
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { atImport: false, afterCall: true });

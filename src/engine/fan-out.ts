@@ -139,7 +139,10 @@ export class FanOut {
       options,
     });
     // Stopped while the executor was opening (an abort): nothing else will close this session.
-    if (this.#stopped) this.#closeSession();
+    if (this.#stopped) {
+      this.#closeSession();
+      return;
+    }
     this.#iterator = openShards(shards);
   }
 

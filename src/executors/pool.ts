@@ -46,9 +46,15 @@ export class SharedPool {
   #size = availableParallelism();
   /** Tasks sent and not settled: while there are any, the workers are referenced. */
   #busy = 0;
+  #generation = 0;
 
   constructor(kind: PoolKind) {
     this.kind = kind;
+  }
+
+  /** Increases at each `terminate()`, so a call can tell that the pool it started on was shut down. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** How many workers the pool may run at once. */
@@ -76,8 +82,9 @@ export class SharedPool {
     const release = (): void => {
       if (released) return;
       released = true;
-      // A pool shut down meanwhile has no workers left to unreference.
-      if (--this.#busy === 0 && this.#pool === pool) setReferenced(pool, false);
+      // A pool shut down meanwhile had its count reset: its tasks no longer count.
+      if (this.#pool !== pool) return;
+      if (--this.#busy === 0) setReferenced(pool, false);
     };
     const result = new Promise<T>((resolve, reject) => {
       task.then(
@@ -99,6 +106,7 @@ export class SharedPool {
     const pool = this.#pool;
     this.#pool = undefined;
     this.#busy = 0;
+    this.#generation++;
     if (pool !== undefined) await pool.terminate(true);
   }
 }

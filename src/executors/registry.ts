@@ -14,16 +14,12 @@ const named = new Map<string, Executor>([
 ]);
 const used = new Set<Executor>();
 
-/** Makes a built-in executor available by name. */
-export function registerExecutor(executor: Executor): void {
-  named.set(executor.name, executor);
-}
-
 /** The executor for an `executor` option value (already validated). */
 export function resolveExecutor(option: string | Executor): Executor {
   const executor = typeof option === 'string' ? named.get(option) : option;
   if (executor === undefined) throw new TypeError(`The '${option as string}' executor is not available`);
-  used.add(executor);
+  // Only executors with something to shut down are remembered: a custom one made per call must not leak.
+  if (executor.shutdown !== undefined) used.add(executor);
   return executor;
 }
 

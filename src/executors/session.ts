@@ -44,9 +44,6 @@ interface Batch {
   unwatch: (() => void) | undefined;
 }
 
-/** Batches sent per worker slot: one running and one waiting in the pool. */
-const PIPELINE = 2;
-
 /** How often a shard may be sent again after reaching a dead worker, before it fails. */
 const MAX_UNREACHED = 3;
 
@@ -58,9 +55,12 @@ export class PoolSession implements ExecutorSession {
   readonly #running = new Set<Batch>();
   #scheduled = false;
   #closed = false;
+  /** The pool's generation when the call started. */
+  readonly #generation: number;
 
   constructor(settings: SessionSettings) {
     this.#s = settings;
+    this.#generation = settings.pool.generation;
     settings.signal.addEventListener('abort', () => this.close(), { once: true });
   }
 
@@ -100,11 +100,17 @@ export class PoolSession implements ExecutorSession {
 
   #flush(): void {
     const { slots, sizer, pool } = this.#s;
-    // Two batches per slot: when a worker ends one, workerpool hands it the next at once, while this
-    // thread is still busy with the results. Only when the pool has no more workers than the call's
-    // concurrency: a larger pool (grown by another call) would run the second batch at once.
-    const inFlight = pool.size > slots ? slots : PIPELINE * slots;
-    while (!this.#closed && this.#running.size < inFlight && this.#head < this.#queue.length) {
+    // `shutdown()` during the call: what was not sent yet fails, rather than starting a new pool.
+    if (pool.generation !== this.#generation) {
+      for (const entry of this.#queue.slice(this.#head))
+        if (entry !== undefined) this.#rejectShutDown(entry, undefined);
+      this.#queue = [];
+      this.#head = 0;
+      return;
+    }
+    // One batch per slot: a batch waiting in the shared pool could start on a worker that another
+    // call's larger concurrency added, running this call over its own concurrency.
+    while (!this.#closed && this.#running.size < slots && this.#head < this.#queue.length) {
       const first = this.#queue[this.#head] as Pending;
       const size = first.alone ? 1 : sizer.next(this.#queue.length - this.#head, slots);
       const entries: Pending[] = [];
@@ -260,14 +266,17 @@ export class PoolSession implements ExecutorSession {
         }
         return;
       case 'shutdown':
-        for (const entry of entries) {
-          const message = `${name}: the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`;
-          entry.reject(new Error(message, { cause: error }));
-        }
+        for (const entry of entries) this.#rejectShutDown(entry, error);
         return;
       default:
         for (const entry of entries) entry.reject(error);
     }
+  }
+
+  #rejectShutDown(entry: Pending, cause: unknown): void {
+    const { name, kind } = this.#s;
+    const message = `${name}: the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`;
+    entry.reject(new Error(message, { cause }));
   }
 
   /** Puts shards back at the front of the queue, to leave first. */

@@ -52,6 +52,16 @@ describe(`'worker' executor: the user's own method, by reference (${mode} mode)`
     assert.equal(result?.value, digest('SALT!7'));
   });
 
+  it("decodes a call's fields once per worker, not once per batch", async () => {
+    // One shard per batch, more batches than workers: some worker gets a second batch of the same
+    // call, and finds the `this` it already made (without the cache every count would be 1).
+    const workers = availableParallelism();
+    const counts = await parallel(new Hasher(), { concurrency: 1 }).seen(range(workers + 2));
+    assert.ok(Math.max(...counts) > 1, `counts ${counts.join(',')}`);
+    // A new call decodes its own: its first batch in any worker counts from 1.
+    assert.equal((await parallel(new Hasher(), { concurrency: 1 }).seen([0]))[0], 1);
+  });
+
   it('runs a static method with `this` the class', async () => {
     assert.deepEqual(await parallel(Hasher).double([1, 2, 3]), [
       { value: 2, isClass: true },

@@ -37,6 +37,8 @@ export interface CallContext {
 
 /** One batch, as the worker's `run` receives it. */
 export interface BatchRequest {
+  /** Identifies the call in this process, so a worker decodes its context once, not per batch. */
+  readonly call: number;
   /** The serialized {@link CallContext}. */
   readonly context: Uint8Array;
   /** Index of each shard in the call's input, for `currentShard()` and messages. */

@@ -44,6 +44,9 @@ interface Batch {
   unwatch: (() => void) | undefined;
 }
 
+/** Numbers the calls of this process (see `BatchRequest.call`). */
+let calls = 0;
+
 /** How often a shard may be sent again after reaching a dead worker, before it fails. */
 const MAX_UNREACHED = 3;
 
@@ -55,11 +58,13 @@ export class PoolSession implements ExecutorSession {
   readonly #running = new Set<Batch>();
   #scheduled = false;
   #closed = false;
+  readonly #call: number;
   /** The pool's generation when the call started. */
   readonly #generation: number;
 
   constructor(settings: SessionSettings) {
     this.#s = settings;
+    this.#call = ++calls;
     this.#generation = settings.pool.generation;
     settings.signal.addEventListener('abort', () => this.close(), { once: true });
   }
@@ -145,6 +150,7 @@ export class PoolSession implements ExecutorSession {
       return;
     }
     const request: BatchRequest = {
+      call: this.#call,
       context,
       indices: entries.map(({ task }) => task.index),
       shards: packed,

@@ -37,20 +37,47 @@ export async function probe(context: Uint8Array): Promise<ProbeAnswer> {
   }
 }
 
+interface LoadedCall {
+  readonly method: DistributedMethod;
+  readonly args: readonly unknown[];
+}
+
+/**
+ * The calls this worker ran batches for lately, decoded: a call's context (its `this` and arguments,
+ * possibly large) is decoded once per worker, not once per batch. A few calls at once is the most a
+ * worker serves, so a handful are kept.
+ */
+const recentCalls = new Map<number, Promise<LoadedCall>>();
+const RECENT_CALLS = 8;
+
+function loadCall(request: BatchRequest): Promise<LoadedCall> {
+  let loaded = recentCalls.get(request.call);
+  if (loaded === undefined) {
+    loaded = (async () => {
+      const context = unpack(request.context) as CallContext;
+      const found = await resolveMethod(context.ref);
+      const method = {
+        name: context.ref.name,
+        fn: found.record.original,
+        thisArg: rebuildThis(found, context),
+        record: found.record,
+      };
+      return { method, args: context.args };
+    })();
+    recentCalls.set(request.call, loaded);
+    // A call that failed to load is not kept: the next batch tries again and reports its own error.
+    loaded.catch(() => recentCalls.delete(request.call));
+    if (recentCalls.size > RECENT_CALLS) recentCalls.delete(recentCalls.keys().next().value as number);
+  }
+  return loaded;
+}
+
 /** Runs a batch. Never rejects: every failure is reported per shard, or for the whole batch. */
 export async function runBatch(request: BatchRequest): Promise<Transfer> {
   let method: DistributedMethod;
   let args: readonly unknown[];
   try {
-    const context = unpack(request.context) as CallContext;
-    const found = await resolveMethod(context.ref);
-    method = {
-      name: context.ref.name,
-      fn: found.record.original,
-      thisArg: rebuildThis(found, context),
-      record: found.record,
-    };
-    args = context.args;
+    ({ method, args } = await loadCall(request));
   } catch (error) {
     return reply([], [], request, 0, encodeThrown(error));
   }

@@ -63,7 +63,10 @@ export function parallel<T extends object, const O extends CallOptions = {}>(
       if (typeof key === 'symbol' || key === 'then') return undefined;
       const record = getDistribution(object, key);
       if (record === undefined) {
-        const owner = typeof object === 'function' ? (object as { name: string }).name : object.constructor.name;
+        const owner =
+          typeof object === 'function'
+            ? (object as { name: string }).name
+            : ((object as { constructor?: { name?: string } }).constructor?.name ?? 'object');
         throw new TypeError(
           `parallel(): \`${owner}.${String(key)}\` is not a method decorated with @distribute or @distributeOver`,
         );

@@ -48,7 +48,7 @@ export function nameOf(record: DistributionRecord, thisArg: unknown): string {
   const owner =
     record.isStatic === true
       ? (thisArg as { name?: unknown } | undefined)?.name
-      : (thisArg as object | undefined)?.constructor.name;
+      : (thisArg as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
   return typeof owner === 'string' && owner !== '' ? `${owner}.${key}` : key;
 }
 

@@ -11,6 +11,7 @@ import type { DistributedMethod, ExecutorSession } from '../executors/executor.j
 import type { ResolvedOptions } from '../options.js';
 import type { Shards } from '../types.js';
 import { RunningShard, type Settled, type ShardOwner } from './running-shard.js';
+import { Fifo } from './fifo.js';
 import { countShards, openShards, type ShardIterator } from './shards.js';
 
 export type { Settled };
@@ -35,18 +36,12 @@ export class FanOut {
   readonly #owner: ShardOwner;
   /** `order: 'ordered'`: outcomes not yet handed to the consumer, by index. */
   readonly #ready = new Map<number, Settled>();
-  /**
-   * `order: 'completed'`: outcomes not yet handed to the consumer, in completion order, from
-   * `#completedHead`. An array, not the Map: taking the first entry of a Map whose front entries were
-   * deleted walks over every deleted one, which made long calls quadratic.
-   */
-  #completed: (Settled | undefined)[] = [];
-  #completedHead = 0;
+  /** `order: 'completed'`: outcomes not yet handed to the consumer, in completion order. */
+  readonly #completed = new Fifo<Settled>();
   #iterator: ShardIterator | undefined;
   #session: ExecutorSession | undefined;
-  /** Shards read but not yet submitted, oldest first; `#waitingHead` is the next to submit. */
-  #waiting: (RunningShard | undefined)[] = [];
-  #waitingHead = 0;
+  /** Shards read but not yet submitted, oldest first. */
+  readonly #waiting = new Fifo<RunningShard>();
   #nextIndex = 0;
   #emitIndex = 0;
   /** Shards read and not yet handed to the consumer: the quantity the read-ahead bound limits. */
@@ -199,14 +194,9 @@ export class FanOut {
    * failure is seen before the next shard is handed over: fail-fast never starts one more.
    */
   #dispatch(): void {
-    while (!this.#stopped && this.#running.size < this.#capacity && this.#waitingHead < this.#waiting.length) {
-      const next = this.#waiting[this.#waitingHead] as RunningShard;
-      this.#waiting[this.#waitingHead++] = undefined;
+    while (!this.#stopped && this.#running.size < this.#capacity && this.#waiting.size > 0) {
+      const next = this.#waiting.shift() as RunningShard;
       this.#submit(next);
-    }
-    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
-      this.#waiting = this.#waiting.slice(this.#waitingHead);
-      this.#waitingHead = 0;
     }
   }
 
@@ -248,16 +238,8 @@ export class FanOut {
       if (outcome === undefined) return undefined;
       this.#ready.delete(this.#emitIndex++);
     } else {
-      if (this.#completedHead === this.#completed.length) return undefined;
-      outcome = this.#completed[this.#completedHead];
-      this.#completed[this.#completedHead++] = undefined;
-      if (this.#completedHead === this.#completed.length) {
-        this.#completed = [];
-        this.#completedHead = 0;
-      } else if (this.#completedHead > 1024 && this.#completedHead * 2 > this.#completed.length) {
-        this.#completed = this.#completed.slice(this.#completedHead);
-        this.#completedHead = 0;
-      }
+      outcome = this.#completed.shift();
+      if (outcome === undefined) return undefined;
     }
     this.#held--;
     return outcome;
@@ -273,7 +255,7 @@ export class FanOut {
         index,
         done: this.#done,
         failed: this.#failed,
-        pending: this.#running.size + this.#waiting.length - this.#waitingHead,
+        pending: this.#running.size + this.#waiting.size,
         total: countShards(this.#spec.shards),
         durationMs: startedAt === 0 ? 0 : now - startedAt,
         elapsedMs: now - this.#startedAt,

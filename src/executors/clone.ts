@@ -99,7 +99,12 @@ function keyText(key: unknown): string {
   return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' && key !== null ? '…' : String(key);
 }
 
-function clonable(value: unknown): boolean {
+/** Whether {@link pack} can send `value`. */
+export function clonable(value: unknown): boolean {
+  // Primitives always can; skipping the serializer for them keeps the common case cheap.
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+    return true;
+  }
   try {
     serialize(value);
     return true;

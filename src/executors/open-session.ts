@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { autoBatches, fixedBatches, type BatchSizer } from './batching.js';
-import { pack, unclonableError } from './clone.js';
+import { clonable, pack, unclonableError } from './clone.js';
 import type { ExecutorSession, FanOutCall } from './executor.js';
 import { methodRef } from './method-ref.js';
 import { sharedPool, type PoolKind, type SharedPool } from './pool.js';
@@ -61,21 +61,12 @@ function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[])
   try {
     return pack(context);
   } catch (error) {
-    if (!fits(fields)) throw unclonableError(`${ref.name}: the instance's fields`, fields, 'this', error);
+    if (!clonable(fields)) throw unclonableError(`${ref.name}: the instance's fields`, fields, 'this', error);
     args.forEach((arg, i) => {
-      if (!fits(arg))
+      if (!clonable(arg))
         throw unclonableError(`${ref.name}: argument ${i + 2} (after the shards)`, arg, `arguments[${i + 1}]`, error);
     });
     throw error;
-  }
-}
-
-function fits(value: unknown): boolean {
-  try {
-    pack(value);
-    return true;
-  } catch {
-    return false;
   }
 }
 

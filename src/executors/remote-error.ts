@@ -4,7 +4,7 @@
  * `cause`, `errors` (of an `AggregateError`) and own properties, and are rebuilt on the other side.
  * @module
  */
-import { serialize } from 'node:v8';
+import { clonable } from './clone.js';
 
 /** What was thrown, encoded for the trip: an error, or any other value (`throw 'oops'`). */
 export type EncodedThrown =
@@ -100,17 +100,6 @@ export function describeThrown(value: unknown): string {
     return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
   }
   return `a ${typeof value}`;
-}
-
-function clonable(value: unknown): boolean {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol'))
-    return true;
-  try {
-    serialize(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // Non-enumerable, like the properties of a native error, so the rebuilt error prints like the original.

@@ -4,6 +4,7 @@
  * back to the shards it carried.
  * @module
  */
+import { Fifo } from '../engine/fifo.js';
 import type { BatchSizer } from './batching.js';
 import { isMovable, pack, packList, transferList, unclonableError, unpackList, type PackedList } from './clone.js';
 import type { ExecutorSession, ShardTask } from './executor.js';
@@ -53,8 +54,7 @@ const MAX_UNREACHED = 3;
 /** The session of one call on a worker pool. */
 export class PoolSession implements ExecutorSession {
   readonly #s: SessionSettings;
-  #queue: (Pending | undefined)[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<Pending>();
   readonly #running = new Set<Batch>();
   #scheduled = false;
   #closed = false;
@@ -86,9 +86,7 @@ export class PoolSession implements ExecutorSession {
     if (this.#closed) return;
     this.#closed = true;
     const reason: unknown = this.#s.signal.reason ?? new Error(`${this.#s.name}: the call is over`);
-    for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.reject(reason);
-    this.#queue = [];
-    this.#head = 0;
+    for (const entry of this.#queue.drain()) entry.reject(reason);
     for (const batch of this.#running) this.#stop(batch, reason);
   }
 
@@ -107,30 +105,17 @@ export class PoolSession implements ExecutorSession {
     const { slots, sizer, pool } = this.#s;
     // `shutdown()` during the call: what was not sent yet fails, rather than starting a new pool.
     if (pool.generation !== this.#generation) {
-      for (const entry of this.#queue.slice(this.#head))
-        if (entry !== undefined) this.#rejectShutDown(entry, undefined);
-      this.#queue = [];
-      this.#head = 0;
+      for (const entry of this.#queue.drain()) this.#rejectShutDown(entry, undefined);
       return;
     }
     // One batch per slot: a batch waiting in the shared pool could start on a worker that another
     // call's larger concurrency added, running this call over its own concurrency.
-    while (!this.#closed && this.#running.size < slots && this.#head < this.#queue.length) {
-      const first = this.#queue[this.#head] as Pending;
-      const size = first.alone ? 1 : sizer.next(this.#queue.length - this.#head, slots);
+    while (!this.#closed && this.#running.size < slots && this.#queue.size > 0) {
+      const first = this.#queue.peek() as Pending;
+      const size = first.alone ? 1 : sizer.next(this.#queue.size, slots);
       const entries: Pending[] = [];
-      while (entries.length < size && this.#head < this.#queue.length) {
-        entries.push(this.#queue[this.#head] as Pending);
-        this.#queue[this.#head++] = undefined;
-      }
+      while (entries.length < size && this.#queue.size > 0) entries.push(this.#queue.shift() as Pending);
       this.#send(entries);
-    }
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
     }
   }
 
@@ -291,7 +276,7 @@ export class PoolSession implements ExecutorSession {
       for (const entry of entries) entry.reject(this.#s.signal.reason);
       return;
     }
-    this.#queue.splice(this.#head, 0, ...entries);
+    this.#queue.unshift(entries);
     this.#schedule();
   }
 }

@@ -90,21 +90,22 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
     where,
     `\`executor\` to be one of ${quoteAll(EXECUTOR_NAMES)} or an object with \`name\`, \`defaultConcurrency()\` and \`open()\``,
   );
-  // Given together, they can never work: say so where the class is defined, not at every call.
-  // (A call that combines them through `parallel()` is refused by the worker executors when it starts.)
-  const batches = o.executor === 'worker' || o.executor === 'process';
-  if (
-    batches &&
-    typeof o.batchSize === 'number' &&
-    o.batchSize > 1 &&
-    typeof o.timeout === 'number' &&
-    o.timeout !== Infinity
-  ) {
-    throw new TypeError(
-      `${where}: \`batchSize: ${o.batchSize}\` cannot be combined with \`timeout\`: a timeout stops the shard's worker, and with it every shard of its batch; leave \`batchSize\` at 'auto'`,
-    );
-  }
+  // Given together for a worker executor, they can never work: say so where the class is defined.
+  if (o.executor === 'worker' || o.executor === 'process') assertBatchFitsTimeout(o.batchSize, o.timeout, where);
   return options;
+}
+
+/**
+ * Throws a `TypeError` for a fixed `batchSize` above 1 with a finite `timeout`: a timeout stops the
+ * shard's worker, and with it every shard of its batch. Checked where the options are given when one
+ * object has both, and again by the worker executors when a call combines them through `parallel()`.
+ */
+export function assertBatchFitsTimeout(batchSize: unknown, timeout: unknown, where: string): void {
+  if (typeof batchSize !== 'number' || batchSize <= 1 || typeof timeout !== 'number' || timeout === Infinity) return;
+  throw new TypeError(
+    `${where}: \`batchSize: ${batchSize}\` cannot be combined with \`timeout\`: a timeout stops the worker of the shard, ` +
+      "and with it every shard of its batch. Leave `batchSize` at 'auto', which sends shards one by one when there is a timeout.",
+  );
 }
 
 /** Merges the decorator's options with a call's own (the call's win) and fills in the defaults. */

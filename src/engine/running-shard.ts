@@ -54,7 +54,7 @@ export class RunningShard implements ShardTask {
   started(): void {
     this.startedAt = performance.now();
     const { timeout, method } = this.#owner;
-    if (timeout !== Infinity && this.#timer === undefined && this.#stopped === undefined && !this.#settled) {
+    if (timeout !== Infinity && this.#timer === undefined && !this.#settled) {
       this.#timer = setTimeout(() => this.stop(new ShardTimeoutError(method, this.index, timeout)), timeout);
     }
   }

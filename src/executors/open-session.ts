@@ -4,6 +4,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import { assertBatchFitsTimeout } from '../options.js';
 import { autoBatches, fixedBatches, type BatchSizer } from './batching.js';
 import { clonable, pack, unclonableError } from './clone.js';
 import type { ExecutorSession, FanOutCall } from './executor.js';
@@ -21,12 +22,7 @@ import { classifyPoolFailure, WorkerExitError } from './worker-errors.js';
  */
 export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise<ExecutorSession> {
   const { method, options } = call;
-  if (options.timeout !== Infinity && typeof options.batchSize === 'number' && options.batchSize > 1) {
-    throw new TypeError(
-      `${method.name}: \`batchSize: ${options.batchSize}\` cannot be combined with \`timeout\`: a timeout stops the ` +
-        "worker of the shard, and with it every shard of its batch. Leave `batchSize` at 'auto', which sends shards one by one when there is a timeout.",
-    );
-  }
+  assertBatchFitsTimeout(options.batchSize, options.timeout, method.name);
   const ref = methodRef(method, options.module, kind);
   const context = packContext(ref, method.thisArg, call.args);
   const pool = sharedPool(kind);
@@ -90,15 +86,7 @@ async function probe(pool: SharedPool, ref: MethodRef, context: Uint8Array, sign
     signal.throwIfAborted();
     const failure = classifyPoolFailure(error);
     if (failure.kind !== 'died') throw error;
-    const { exitCode, signal: killedBy, reason } = failure;
-    throw new WorkerExitError({
-      executor: pool.kind,
-      method: ref.name,
-      shards: [],
-      exitCode,
-      signal: killedBy,
-      reason,
-    });
+    throw new WorkerExitError({ ...failure, executor: pool.kind, method: ref.name, shards: [] });
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

@@ -1,7 +1,6 @@
 /**
- * One call on a worker pool, once open: shards wait here, leave in batches (two per worker slot at
- * most: one running, one waiting in the pool), and each batch's results, failures and faults come
- * back to the shards it carried.
+ * One call on a worker pool, once open: shards wait here, leave in batches (one per worker slot at
+ * a time), and each batch's results, failures and faults come back to the shards it carried.
  * @module
  */
 import { Fifo } from '../engine/fifo.js';
@@ -69,7 +68,10 @@ export class PoolSession implements ExecutorSession {
     settings.signal.addEventListener('abort', () => this.close(), { once: true });
   }
 
-  /** About three batches per worker slot: one running, one waiting in the pool, one forming here. */
+  /**
+   * About three batches per worker slot: one running and two waiting here, so the next batch is ready
+   * the moment a worker is free. Grows with the batch size, so the engine reads further ahead for tiny shards.
+   */
   get capacity(): number {
     return 3 * this.#s.slots * this.#s.sizer.size;
   }
@@ -250,10 +252,7 @@ export class PoolSession implements ExecutorSession {
           return;
         }
         for (const entry of entries) {
-          const { exitCode, signal, reason } = failure;
-          entry.reject(
-            new WorkerExitError({ executor: kind, method: name, shards: [entry.task.index], exitCode, signal, reason }),
-          );
+          entry.reject(new WorkerExitError({ ...failure, executor: kind, method: name, shards: [entry.task.index] }));
         }
         return;
       case 'shutdown':

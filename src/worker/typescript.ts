@@ -24,7 +24,11 @@ let registering: Promise<void> | undefined;
  * @param method - the method's name, for the message when tsx is missing
  */
 export function registerTypeScript(moduleUrl: string, method: string): Promise<void> {
-  return (registering ??= register(moduleUrl, method));
+  // A failed attempt is forgotten, so the next module tries again and reports its own error.
+  return (registering ??= register(moduleUrl, method).catch((error: unknown) => {
+    registering = undefined;
+    throw error;
+  }));
 }
 
 interface TsxApi {
@@ -40,7 +44,6 @@ async function register(moduleUrl: string, method: string): Promise<void> {
   } catch {
     const fromUser = locateTsx(moduleUrl);
     if (fromUser === undefined) {
-      registering = undefined;
       throw new Error(
         `${method} is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's ` +
           `loader, but the package \`tsx\` cannot be found from ${dirname(fileURLToPath(moduleUrl))}: install it ` +

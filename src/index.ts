@@ -5,7 +5,7 @@ export { currentShard, runShard, type ShardContext } from './context.js';
 export { shutdown } from './lifecycle.js';
 export { getDistribution, DISTRIBUTION_KEY, type DistributionRecord } from './metadata.js';
 export { ShardError, ShardTimeoutError, ShardSourceError, type ShardErrorDetails } from './errors.js';
-export { WorkerExitError, type WorkerExitDetails } from './executors/worker-errors.js';
+export { WorkerExitError, type WorkerExitDetails } from './executors/pool/failures.js';
 export type {
   Executor,
   ExecutorSession,

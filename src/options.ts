@@ -5,7 +5,7 @@
 import { isAbsolute } from 'node:path';
 import { invalid } from './errors.js';
 import type { Executor } from './executors/executor.js';
-import { moduleUrl } from './executors/method-ref.js';
+import { moduleUrl } from './executors/pool/method-ref.js';
 import { resolveExecutor } from './executors/registry.js';
 import type { DistributeOptions, Progress, ResultOrder, ResultShape } from './types.js';
 

@@ -11,7 +11,7 @@ import type { DistributedMethod, ExecutorSession } from '../executors/executor.j
 import type { ResolvedOptions } from '../options.js';
 import type { Shards } from '../types.js';
 import { RunningShard, type Settled, type ShardOwner } from './running-shard.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../util/fifo.js';
 import { countShards, openShards, type ShardIterator } from './shards.js';
 
 export type { Settled };

@@ -5,7 +5,7 @@
  */
 import type { Executor } from './executor.js';
 import { threadExecutor } from './thread.js';
-import { processExecutor, workerExecutor } from './worker.js';
+import { processExecutor, workerExecutor } from './pool/executor.js';
 
 const named = new Map<string, Executor>([
   ['thread', threadExecutor],

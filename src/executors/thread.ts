@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit';
 import { runShard } from '../context.js';
-import { abortable } from './abortable.js';
+import { abortable } from '../util/abortable.js';
 import type { Executor, ExecutorSession, FanOutCall, ShardTask } from './executor.js';
 
 /** The article's `threads=5`. */

@@ -5,8 +5,8 @@
  * identity.
  * @module
  */
-import { fingerprint } from '../executors/fingerprint.js';
-import type { MethodRef } from '../executors/protocol.js';
+import { fingerprint } from '../wire/fingerprint.js';
+import type { MethodRef } from '../wire/protocol.js';
 import { getDistribution, type DistributionRecord } from '../metadata.js';
 import { isTypeScript, registerTypeScript } from './typescript.js';
 

@@ -15,10 +15,10 @@ import {
   unpack,
   unpackList,
   type PackedList,
-} from '../executors/clone.js';
+} from '../wire/clone.js';
 import type { DistributedMethod, ShardTask } from '../executors/executor.js';
-import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../executors/protocol.js';
-import { encodeThrown, type EncodedThrown } from '../executors/remote-error.js';
+import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../wire/protocol.js';
+import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
 import { resolveMethod, type ResolvedMethod } from './resolve-method.js';
 
 type Transfer = InstanceType<typeof workerpool.Transfer>;

@@ -5,10 +5,10 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { isInsideWorker } from '../worker/inside.js';
-import type { Executor, ExecutorSession, FanOutCall } from './executor.js';
+import { isInsideWorker } from '../../worker/inside.js';
+import type { Executor, ExecutorSession, FanOutCall } from '../executor.js';
 import type { PoolKind } from './pool.js';
-import { threadExecutor } from './thread.js';
+import { threadExecutor } from '../thread.js';
 
 function poolExecutor(kind: PoolKind): Executor {
   let started = false;

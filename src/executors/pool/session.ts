@@ -3,14 +3,22 @@
  * a time), and each batch's results, failures and faults come back to the shards it carried.
  * @module
  */
-import { Fifo } from '../engine/fifo.js';
+import { Fifo } from '../../util/fifo.js';
 import type { BatchSizer } from './batching.js';
-import { isMovable, pack, packList, transferList, unclonableError, unpackList, type PackedList } from './clone.js';
-import type { ExecutorSession, ShardTask } from './executor.js';
+import {
+  isMovable,
+  pack,
+  packList,
+  transferList,
+  unclonableError,
+  unpackList,
+  type PackedList,
+} from '../../wire/clone.js';
+import type { ExecutorSession, ShardTask } from '../executor.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
-import type { BatchRequest, BatchResponse, StartedEvent } from './protocol.js';
-import { decodeThrown } from './remote-error.js';
-import { classifyPoolFailure, WorkerExitError } from './worker-errors.js';
+import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/protocol.js';
+import { decodeThrown } from '../../wire/remote-error.js';
+import { classifyPoolFailure, WorkerExitError } from './failures.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface SessionSettings {

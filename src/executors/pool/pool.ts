@@ -154,7 +154,7 @@ function createPool(kind: PoolKind, size: number): WorkerPool {
 /** The worker entry next to this module: `.js` when compiled, `.ts` when run from the sources. */
 function entryScript(): { readonly url: string; readonly path: string; readonly typescript: boolean } {
   const typescript = import.meta.url.endsWith('.ts');
-  const url = new URL(typescript ? '../worker/entry.ts' : '../worker/entry.js', import.meta.url);
+  const url = new URL(typescript ? '../../worker/entry.ts' : '../../worker/entry.js', import.meta.url);
   return { url: url.href, path: fileURLToPath(url), typescript };
 }
 

@@ -7,9 +7,9 @@
 import { realpathSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DistributedMethod } from './executor.js';
-import { fingerprint } from './fingerprint.js';
-import type { MethodRef } from './protocol.js';
+import type { DistributedMethod } from '../executor.js';
+import { fingerprint } from '../../wire/fingerprint.js';
+import type { MethodRef } from '../../wire/protocol.js';
 
 /**
  * The reference a worker uses to load `method`.

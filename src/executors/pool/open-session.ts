@@ -4,16 +4,16 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { assertBatchFitsTimeout } from '../options.js';
+import { assertBatchFitsTimeout } from '../../options.js';
 import { autoBatches, fixedBatches, type BatchSizer } from './batching.js';
-import { clonable, pack, unclonableError } from './clone.js';
-import type { ExecutorSession, FanOutCall } from './executor.js';
+import { clonable, pack, unclonableError } from '../../wire/clone.js';
+import type { ExecutorSession, FanOutCall } from '../executor.js';
 import { methodRef } from './method-ref.js';
 import { sharedPool, type PoolKind, type SharedPool } from './pool.js';
-import type { CallContext, MethodRef, ProbeAnswer } from './protocol.js';
-import { decodeThrown } from './remote-error.js';
+import type { CallContext, MethodRef, ProbeAnswer } from '../../wire/protocol.js';
+import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
-import { classifyPoolFailure, WorkerExitError } from './worker-errors.js';
+import { classifyPoolFailure, WorkerExitError } from './failures.js';
 
 /**
  * Starts a call on the shared pool of `kind`. Everything that can be known to fail fails here, before

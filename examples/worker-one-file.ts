@@ -20,7 +20,10 @@ export class Roots {
 // Node 20's spelling of `import.meta.main`: true only in the process that was started with this file.
 const isEntry = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
 
+// The workers import this file too; this guard keeps them from running the program again.
 if (isEntry) {
   const sizes = [1e7, 2e7, 3e7, 4e7];
-  console.log(await parallel(new Roots()).sumOfRoots(sizes));
+  console.log('Sum of the square roots of 0, 1, …, n - 1, rounded, one shard per n, on worker threads:');
+  const sums = await parallel(new Roots()).sumOfRoots(sizes);
+  sizes.forEach((n, i) => console.log(`  n = ${n.toLocaleString('en')}: ${sums[i]}`));
 }

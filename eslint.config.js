@@ -1,6 +1,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const WORKERPOOL = {
+  regex: '^workerpool$',
+  message: 'workerpool is imported only by the pool client (src/executors/pool/) and the worker entry (src/worker/).',
+};
+
+/** One config block per seam: `forbid` lists the import patterns its files may not use. */
+function seams(blocks) {
+  return blocks.map(({ forbid, ...block }) => ({
+    ...block,
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: forbid }] },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/', '.build/', 'node_modules/', 'scratch/', 'coverage/'] },
   js.configs.recommended,
@@ -29,6 +42,66 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-parameters': 'off',
     },
   },
+  // The seams between the layers (decorators → engine → executors → worker entry). Each block
+  // lists everything its files may not import, because a later block's rule replaces an earlier one's.
+  ...seams([
+    {
+      files: ['src/**'],
+      ignores: ['src/executors/pool/**', 'src/worker/**'],
+      forbid: [WORKERPOOL],
+    },
+    {
+      files: ['src/engine/**'],
+      forbid: [
+        WORKERPOOL,
+        {
+          regex: '(^|/)executors/(?!executor\\.js$)',
+          message: 'The engine knows executors only by their contract, executors/executor.ts.',
+        },
+        { regex: '(^|/)(decorators|wire|worker)/', message: 'The engine does not reach past the executor contract.' },
+      ],
+    },
+    {
+      files: ['src/decorators/**'],
+      forbid: [
+        WORKERPOOL,
+        {
+          regex: '(^|/)engine/(?!(dispatch|shards)\\.js$)',
+          message: 'Decorators only decorate: they hand calls to engine/dispatch.ts.',
+        },
+        { regex: '(^|/)(wire|worker)/|(^|/)executors/(?!executor\\.js$)', message: 'Decorators only decorate.' },
+      ],
+    },
+    {
+      files: ['src/parallel.ts'],
+      forbid: [WORKERPOOL, { regex: '(^|/)decorators/', message: 'parallel() calls the engine, not the decorators.' }],
+    },
+    {
+      files: ['src/wire/**'],
+      forbid: [
+        WORKERPOOL,
+        {
+          regex: '(^|/)(executors|worker|engine|decorators)/',
+          message: 'What crosses the boundary serves both sides and imports neither.',
+        },
+      ],
+    },
+    {
+      files: ['src/worker/**'],
+      forbid: [{ regex: '(^|/)executors/pool/', message: 'The worker entry does not import the pool client.' }],
+    },
+    {
+      // Importing parafor must not load workerpool: the pool client is loaded by the first call.
+      files: ['src/executors/pool/executor.ts'],
+      forbid: [
+        {
+          regex: '^\\./(?!executor\\.js$)',
+          allowTypeImports: true,
+          message: 'The pool executor loads the rest of the pool client lazily, with import().',
+        },
+      ],
+    },
+  ]),
   {
     files: ['test/**', 'bench/**', 'examples/**'],
     rules: {

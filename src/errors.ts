@@ -1,24 +1,9 @@
 /**
- * The errors parafor throws, and the one place that formats values for messages.
+ * The errors parafor throws for a shard, a source, or a worker. Their messages follow the one
+ * template of messages.ts: `Report.getCube: Shard 3 … failed: TypeError: …`.
  * @module
  */
-import { inspect } from 'node:util';
-
-/**
- * Describes a value for an error message: short, one line, with its type,
- * e.g. `0 (number)`, `'abc' (string)`, `{ a: 1 } (object)`.
- */
-export function describe(value: unknown): string {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const shown = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 });
-  const short = shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
-  return `\`${short}\` (${type})`;
-}
-
-/** Builds the `TypeError` every bad input gets: what was expected, what came. */
-export function invalid(where: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`${where}: Expected ${expected}, got ${describe(value)}`);
-}
+import { describe, reasonOf, say } from './messages.js';
 
 /** What a {@link ShardError} is built from. */
 export interface ShardErrorDetails {
@@ -57,7 +42,7 @@ export class ShardError extends Error {
   declare readonly cause: unknown;
 
   constructor({ method, index, shard, cause }: ShardErrorDetails) {
-    super(`${method} failed on shard ${index} ${describe(shard)}: ${reasonOf(cause)}`, { cause });
+    super(say(method, `shard ${index} ${describe(shard)} failed: ${reasonOf(cause)}`), { cause });
     this.method = method;
     this.index = index;
     this.shard = shard;
@@ -74,7 +59,7 @@ export class ShardTimeoutError extends Error {
   readonly timeout: number;
 
   constructor(method: string, index: number, timeout: number) {
-    super(`${method}: shard ${index} timed out after ${timeout} ms`);
+    super(say(method, `shard ${index} timed out after ${timeout} ms`));
     this.timeout = timeout;
   }
 }
@@ -88,18 +73,79 @@ export class ShardSourceError extends Error {
   readonly index: number;
 
   constructor(method: string, index: number, cause: unknown) {
-    super(`${method}: reading shard ${index} from the shards failed: ${reasonOf(cause)}`, { cause });
+    super(say(method, `reading shard ${index} from the shards failed: ${reasonOf(cause)}`), { cause });
     this.method = method;
     this.index = index;
   }
 }
 
-/** Why a consumer's early `break` (or `return()`) stopped the fan-out, as running shards see it. */
-export function consumerStopped(method: string): DOMException {
-  return new DOMException(`${method}: the consumer stopped reading results`, 'AbortError');
+/** What {@link WorkerExitError} is built from. */
+export interface WorkerExitDetails {
+  /** `'worker'` (a worker thread) or `'process'` (a child process). */
+  readonly executor: 'worker' | 'process';
+  /** Qualified name of the method, e.g. `Report.crunch`. */
+  readonly method: string;
+  /** Indices of the shards the worker held when it died. */
+  readonly shards: readonly number[];
+  /** The worker's exit code, when it exited. */
+  readonly exitCode: number | null;
+  /** The signal that killed it (a child process), e.g. `'SIGKILL'`. */
+  readonly signal: string | null;
+  /** Why, when the worker reported it: an uncaught error, `ERR_WORKER_OUT_OF_MEMORY`… */
+  readonly reason: unknown;
 }
 
-function reasonOf(cause: unknown): string {
-  if (cause instanceof Error) return cause.message === '' ? cause.name : `${cause.name}: ${cause.message}`;
-  return `threw ${describe(cause)}`;
+/**
+ * A worker died while it held shards: it exited (`process.exit`), threw outside any shard, or ran
+ * out of memory. Only the shards it held fail; the pool replaces it and the other shards go on.
+ *
+ * @example
+ * ```ts
+ * const failure = error instanceof ShardError ? error.cause : error;
+ * if (failure instanceof WorkerExitError) console.log(failure.exitCode, failure.signal);
+ * ```
+ */
+export class WorkerExitError extends Error {
+  override readonly name = 'WorkerExitError';
+  /** `'worker'` (a worker thread) or `'process'` (a child process). */
+  readonly executor: 'worker' | 'process';
+  /** The worker's exit code, when it exited. */
+  readonly exitCode: number | null;
+  /** The signal that killed it (a child process), e.g. `'SIGKILL'`. */
+  readonly signal: string | null;
+  /** Indices of the shards the worker held. */
+  readonly shards: readonly number[];
+
+  constructor(details: WorkerExitDetails) {
+    const worker = details.executor === 'worker' ? 'worker thread' : 'worker process';
+    const held =
+      details.shards.length === 0
+        ? 'while loading the method'
+        : details.shards.length === 1
+          ? `while it held shard ${details.shards[0]}`
+          : `while it held shards ${details.shards.join(', ')}`;
+    super(say(details.method, `the ${worker} died (${how(details)}) ${held}`), { cause: details.reason });
+    this.executor = details.executor;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.shards = details.shards;
+  }
+}
+
+function how({ exitCode, signal, reason }: WorkerExitDetails): string {
+  if (signal !== null) return `killed by ${signal}`;
+  const code = (reason as { code?: unknown } | undefined)?.code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out of memory';
+  if (reason instanceof Error) return `uncaught ${reasonOf(reason)}`;
+  return exitCode === null ? 'no exit code' : `exit code ${exitCode}`;
+}
+
+/** Why a consumer's early `break` (or `return()`) stopped the fan-out, as running shards see it. */
+export function consumerStopped(method: string): DOMException {
+  return new DOMException(say(method, 'the consumer stopped reading results'), 'AbortError');
+}
+
+/** Why the shards of a call that ended were not run: they were still waiting when it stopped. */
+export function callOver(method: string): Error {
+  return new Error(say(method, 'the call is over'));
 }

@@ -4,8 +4,15 @@ export { parallel, type Parallel, type ParallelMethod, type CallOptions } from '
 export { currentShard, runShard, type ShardContext } from './context.js';
 export { shutdown } from './lifecycle.js';
 export { getDistribution, DISTRIBUTION_KEY, type DistributionRecord } from './metadata.js';
-export { ShardError, ShardTimeoutError, ShardSourceError, type ShardErrorDetails } from './errors.js';
-export { WorkerExitError, type WorkerExitDetails } from './executors/pool/failures.js';
+export {
+  ShardError,
+  ShardTimeoutError,
+  ShardSourceError,
+  WorkerExitError,
+  type ShardErrorDetails,
+  type WorkerExitDetails,
+} from './errors.js';
+export type { ExecutorName } from './executors/registry.js';
 export type {
   Executor,
   ExecutorSession,

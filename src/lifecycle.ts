@@ -2,7 +2,18 @@
  * Ending parafor's shared resources.
  * @module
  */
-import { usedExecutors } from './executors/registry.js';
+import type { Executor } from './executors/executor.js';
+
+/** Executors that opened a call and have something to shut down. */
+const opened = new Set<Executor>();
+
+/**
+ * Remembers an executor that is opening a call, so {@link shutdown} can release what it starts.
+ * Only executors with a `shutdown()` are kept: a custom one made per call must not leak.
+ */
+export function rememberOpened(executor: Executor): void {
+  if (executor.shutdown !== undefined) opened.add(executor);
+}
 
 /**
  * Terminates every pool parafor started. Not needed for a program to exit: idle pools never keep
@@ -14,5 +25,5 @@ import { usedExecutors } from './executors/registry.js';
  * ```
  */
 export async function shutdown(): Promise<void> {
-  await Promise.all(usedExecutors().map(async (executor) => executor.shutdown?.()));
+  await Promise.all([...opened].map(async (executor) => executor.shutdown?.()));
 }

@@ -1,13 +1,14 @@
 /**
- * Checking the options a user gives, and filling in the defaults for one call.
+ * The options a user gives: one check per option, in a table the compiler keeps complete, and one
+ * object of defaults, filled in for each call.
  * @module
  */
 import { isAbsolute } from 'node:path';
-import { invalid } from './errors.js';
+import { pathToFileURL } from 'node:url';
 import type { Executor } from './executors/executor.js';
-import { moduleUrl } from './executors/pool/method-ref.js';
-import { resolveExecutor } from './executors/registry.js';
-import type { DistributeOptions, Progress, ResultOrder, ResultShape } from './types.js';
+import { executorNames, namedExecutor } from './executors/registry.js';
+import { closest, invalid, quoteAll, refused } from './messages.js';
+import type { DistributeOptions, ExecutorOption, Progress, ResultOrder, ResultShape } from './types.js';
 
 /** The options of one call, checked and complete. */
 export interface ResolvedOptions {
@@ -26,72 +27,91 @@ export interface ResolvedOptions {
   readonly module: string | undefined;
 }
 
-const ORDERS: readonly ResultOrder[] = ['array', 'completed', 'ordered'];
-const SHAPES: readonly ResultShape[] = ['values', 'entries', 'settled'];
-const EXECUTOR_NAMES = ['thread', 'worker', 'process'];
-const KNOWN = new Set([
-  'executor',
-  'concurrency',
-  'bufferSize',
-  'as',
-  'results',
-  'stopOnError',
-  'signal',
-  'timeout',
-  'onProgress',
-  'batchSize',
-  'transfer',
-  'module',
-]);
+/** What an option left out means, where it does not depend on another option. */
+export const DEFAULTS = {
+  executor: 'thread',
+  as: 'array',
+  results: 'values',
+  stopOnError: true,
+  timeout: Infinity,
+  batchSize: 'auto',
+  transfer: false,
+} as const satisfies Partial<Record<keyof DistributeOptions, unknown>>;
+
+/** `bufferSize` defaults to `concurrency`, up to this. */
 const MAX_DEFAULT_BUFFER = 1000;
 
+/** Timers take at most 2^31 - 1 ms; past that Node fires them after 1 ms. */
+const MAX_TIMEOUT = 2_147_483_647;
+
+interface Check {
+  /** What a valid value is, completing "Expected …". */
+  readonly expected: string;
+  readonly ok: (value: unknown) => boolean;
+}
+
+const ORDERS: readonly ResultOrder[] = ['array', 'completed', 'ordered'];
+const SHAPES: readonly ResultShape[] = ['values', 'entries', 'settled'];
+
+/** Every option's check. Typed against the options, so an option without a check does not compile. */
+const CHECKS: { readonly [K in keyof DistributeOptions]-?: Check } = {
+  executor: {
+    expected: `\`executor\` to be one of ${quoteAll(executorNames(), "'")} or an object with \`name\`, \`defaultConcurrency()\` and \`open()\``,
+    ok: (v) => (typeof v === 'string' && executorNames().includes(v)) || isExecutor(v),
+  },
+  concurrency: { expected: '`concurrency` to be an integer from 1 and up, or Infinity', ok: isCount(1) },
+  bufferSize: { expected: '`bufferSize` to be an integer from 0 and up, or Infinity', ok: isCount(0) },
+  as: { expected: `\`as\` to be one of ${quoteAll(ORDERS, "'")}`, ok: (v) => ORDERS.includes(v as ResultOrder) },
+  results: {
+    expected: `\`results\` to be one of ${quoteAll(SHAPES, "'")}`,
+    ok: (v) => SHAPES.includes(v as ResultShape),
+  },
+  stopOnError: { expected: '`stopOnError` to be a boolean', ok: (v) => typeof v === 'boolean' },
+  signal: { expected: '`signal` to be an AbortSignal', ok: (v) => v instanceof AbortSignal },
+  timeout: {
+    expected: `\`timeout\` to be a number of milliseconds from above 0 to ${MAX_TIMEOUT} (about 24.8 days), or Infinity`,
+    ok: (v) => typeof v === 'number' && v > 0 && (v <= MAX_TIMEOUT || v === Infinity),
+  },
+  onProgress: { expected: '`onProgress` to be a function', ok: (v) => typeof v === 'function' },
+  batchSize: {
+    expected: "`batchSize` to be 'auto' or an integer from 1 and up",
+    ok: (v) => v === 'auto' || (Number.isSafeInteger(v) && (v as number) >= 1),
+  },
+  transfer: { expected: '`transfer` to be a boolean', ok: (v) => typeof v === 'boolean' },
+  module: {
+    expected: '`module` to be a file URL (`import.meta.url`), a file: `URL`, or an absolute path',
+    ok: isModule,
+  },
+};
+
+const NAMES = Object.keys(CHECKS) as readonly (keyof DistributeOptions)[];
+
 /**
- * Throws a `TypeError` naming `where` and the option if `options` is not a valid
+ * Throws a `TypeError` naming `who` and the option if `options` is not a valid
  * {@link DistributeOptions}. Unknown keys are errors too: a misspelt option must not pass silently.
  */
-export function validateOptions(options: unknown, where: string): DistributeOptions {
+export function validateOptions(options: unknown, who: string): DistributeOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalid(where, 'the options to be an object', options);
+    throw invalid(who, 'the options to be an object', options);
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(
-        `${where}: Unknown option \`${key}\`; the options are ${[...KNOWN].map((k) => `\`${k}\``).join(', ')}`,
-      );
-    }
+    if (Object.hasOwn(CHECKS, key)) continue;
+    const guess = closest(key, NAMES);
+    throw refused(
+      who,
+      `unknown option \`${key}\`${guess === undefined ? '.' : `; did you mean \`${guess}\`?`} The options are ${quoteAll(NAMES)}`,
+    );
   }
-  const o = options as { readonly [K in keyof DistributeOptions]?: unknown };
-  check(o.concurrency, isCount(1), where, '`concurrency` to be an integer from 1 and up, or Infinity');
-  check(o.bufferSize, isCount(0), where, '`bufferSize` to be an integer from 0 and up, or Infinity');
-  check(
-    o.timeout,
-    // Timers take at most 2^31 - 1 ms; past that Node fires them after 1 ms.
-    (v) => typeof v === 'number' && v > 0 && (v <= 2_147_483_647 || v === Infinity),
-    where,
-    '`timeout` to be a number of milliseconds from above 0 to 2147483647 (about 24.8 days), or Infinity',
-  );
-  check(o.as, (v) => ORDERS.includes(v as ResultOrder), where, `\`as\` to be one of ${quoteAll(ORDERS)}`);
-  check(o.results, (v) => SHAPES.includes(v as ResultShape), where, `\`results\` to be one of ${quoteAll(SHAPES)}`);
-  check(o.stopOnError, (v) => typeof v === 'boolean', where, '`stopOnError` to be a boolean');
-  check(o.signal, (v) => v instanceof AbortSignal, where, '`signal` to be an AbortSignal');
-  check(o.onProgress, (v) => typeof v === 'function', where, '`onProgress` to be a function');
-  check(
-    o.batchSize,
-    (v) => v === 'auto' || (Number.isSafeInteger(v) && (v as number) >= 1),
-    where,
-    "`batchSize` to be 'auto' or an integer from 1 and up",
-  );
-  check(o.transfer, (v) => typeof v === 'boolean', where, '`transfer` to be a boolean');
-  check(o.module, isModule, where, '`module` to be a file URL (`import.meta.url`), a file: `URL`, or an absolute path');
-  check(
-    o.executor,
-    (v) => EXECUTOR_NAMES.includes(v as string) || isExecutor(v),
-    where,
-    `\`executor\` to be one of ${quoteAll(EXECUTOR_NAMES)} or an object with \`name\`, \`defaultConcurrency()\` and \`open()\``,
-  );
+  const given = options as { readonly [K in keyof DistributeOptions]?: unknown };
+  for (const name of NAMES) {
+    const value = given[name];
+    if (value !== undefined && !CHECKS[name].ok(value)) throw invalid(who, CHECKS[name].expected, value);
+  }
   // Given together for a worker executor, they can never work: say so where the class is defined.
-  if (o.executor === 'worker' || o.executor === 'process') assertBatchFitsTimeout(o.batchSize, o.timeout, where);
+  if (given.executor === 'worker' || given.executor === 'process') {
+    assertBatchFitsTimeout(given.batchSize, given.timeout, who);
+  }
   return options;
 }
 
@@ -100,33 +120,52 @@ export function validateOptions(options: unknown, where: string): DistributeOpti
  * shard's worker, and with it every shard of its batch. Checked where the options are given when one
  * object has both, and again by the worker executors when a call combines them through `parallel()`.
  */
-export function assertBatchFitsTimeout(batchSize: unknown, timeout: unknown, where: string): void {
+export function assertBatchFitsTimeout(batchSize: unknown, timeout: unknown, who: string): void {
   if (typeof batchSize !== 'number' || batchSize <= 1 || typeof timeout !== 'number' || timeout === Infinity) return;
-  throw new TypeError(
-    `${where}: \`batchSize: ${batchSize}\` cannot be combined with \`timeout\`: a timeout stops the worker of the shard, ` +
+  throw refused(
+    who,
+    `\`batchSize: ${batchSize}\` cannot be combined with \`timeout\`: a timeout stops the worker of the shard, ` +
       "and with it every shard of its batch. Leave `batchSize` at 'auto', which sends shards one by one when there is a timeout.",
   );
 }
 
+/**
+ * The `as` a call will have, known before anything else is checked: it decides whether a bad input
+ * rejects a promise or throws from a stream.
+ */
+export function resultOrder(base: DistributeOptions, call: DistributeOptions = {}): ResultOrder {
+  return call.as ?? base.as ?? DEFAULTS.as;
+}
+
 /** Merges the decorator's options with a call's own (the call's win) and fills in the defaults. */
 export function resolveOptions(base: DistributeOptions, call: DistributeOptions = {}): ResolvedOptions {
-  const merged = { ...base, ...definedOnly(call) };
-  const executor = resolveExecutor(merged.executor ?? 'thread');
+  const merged: DistributeOptions = { ...base, ...definedOnly(call) };
+  const executor = toExecutor(merged.executor ?? DEFAULTS.executor);
   const concurrency = merged.concurrency ?? executor.defaultConcurrency();
   return {
     executor,
     concurrency,
     bufferSize: merged.bufferSize ?? Math.min(concurrency, MAX_DEFAULT_BUFFER),
-    as: merged.as ?? 'array',
-    results: merged.results ?? 'values',
-    stopOnError: merged.stopOnError ?? true,
+    as: merged.as ?? DEFAULTS.as,
+    results: merged.results ?? DEFAULTS.results,
+    stopOnError: merged.stopOnError ?? DEFAULTS.stopOnError,
     signal: merged.signal,
-    timeout: merged.timeout ?? Infinity,
+    timeout: merged.timeout ?? DEFAULTS.timeout,
     onProgress: merged.onProgress,
-    batchSize: merged.batchSize ?? 'auto',
-    transfer: merged.transfer ?? false,
+    batchSize: merged.batchSize ?? DEFAULTS.batchSize,
+    transfer: merged.transfer ?? DEFAULTS.transfer,
     module: merged.module === undefined ? undefined : moduleUrl(merged.module),
   };
+}
+
+/** The `module` option as a file URL: `import.meta.url`, a `URL`, or an absolute path. */
+export function moduleUrl(value: string | URL): string {
+  if (value instanceof URL) return value.href;
+  return value.startsWith('file:') ? new URL(value).href : pathToFileURL(value).href;
+}
+
+function toExecutor(option: ExecutorOption): Executor {
+  return typeof option === 'object' ? option : namedExecutor(option);
 }
 
 function isModule(value: unknown): boolean {
@@ -146,14 +185,6 @@ function isExecutor(value: unknown): value is Executor {
     typeof candidate.open === 'function' &&
     typeof candidate.defaultConcurrency === 'function'
   );
-}
-
-function check(value: unknown, ok: (value: unknown) => boolean, where: string, expected: string): void {
-  if (value !== undefined && !ok(value)) throw invalid(where, expected, value);
-}
-
-function quoteAll(values: readonly string[]): string {
-  return values.map((v) => `'${v}'`).join(', ');
 }
 
 function definedOnly(options: DistributeOptions): DistributeOptions {

@@ -4,10 +4,11 @@
  * is typed as what it really is, a function of the shards.
  * @module
  */
-import { invoke } from './decorators/apply.js';
-import { invalid } from './errors.js';
+import { invoke } from './engine/dispatch.js';
+import { invalid, refused } from './messages.js';
 import { getDistribution } from './metadata.js';
-import { validateOptions } from './options.js';
+import { keyName, ownerName } from './naming.js';
+import { DEFAULTS, validateOptions } from './options.js';
 import type { DistributeOptions, Distributed, Shards } from './types.js';
 
 /** A distributed method seen through {@link parallel}. */
@@ -56,22 +57,29 @@ export function parallel<T extends object, const O extends CallOptions = {}>(
     throw invalid('parallel()', 'an object or a class whose methods are distributed', target);
   }
   const checked = validateOptions(options, 'parallel()');
-  const overrides: DistributeOptions = { as: 'array', results: 'values', ...checked };
+  // The view's type promises these shapes whatever the decorator says, so they are always set here.
+  const overrides: DistributeOptions = { as: DEFAULTS.as, results: DEFAULTS.results, ...checked };
   return new Proxy(target, {
     get(object, key) {
       // `await view`, `return view` from an async function and inspection probe these: the view is no thenable.
       if (typeof key === 'symbol' || key === 'then') return undefined;
       const record = getDistribution(object, key);
-      if (record === undefined) {
-        const owner =
-          typeof object === 'function'
-            ? (object as { name: string }).name
-            : ((object as { constructor?: { name?: string } }).constructor?.name ?? 'object');
-        throw new TypeError(
-          `parallel(): \`${owner}.${String(key)}\` is not a method decorated with @distribute or @distributeOver`,
-        );
-      }
+      if (record === undefined) throw notDistributed(object, key);
       return (...args: unknown[]) => invoke(record, object, args, overrides);
     },
   }) as unknown as Parallel<T, O>;
+}
+
+function notDistributed(target: object, key: string): TypeError {
+  const isClass = typeof target === 'function';
+  const owner = ownerName(target, isClass) ?? (isClass ? 'the class' : 'object');
+  const member = `\`${owner}.${keyName(key)}\``;
+  const prototype: unknown = isClass ? (target as { prototype?: unknown }).prototype : undefined;
+  if (typeof prototype === 'object' && prototype !== null && getDistribution(prototype, key) !== undefined) {
+    return refused(
+      'parallel()',
+      `${member} is an instance method, but a class was given: pass an instance, \`parallel(new ${owner}(…))\`. A class gives its static methods`,
+    );
+  }
+  return refused('parallel()', `${member} is not a method decorated with @distribute or @distributeOver`);
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Executor } from './executors/executor.js';
+import type { ExecutorName } from './executors/registry.js';
 
 /** Anything parafor can fan out over: an array, any `Iterable`, or any `AsyncIterable` (read lazily). */
 export type Shards<T> = Iterable<T> | AsyncIterable<T>;
@@ -20,7 +21,7 @@ export type ResultOrder = 'array' | 'completed' | 'ordered';
 export type ResultShape = 'values' | 'entries' | 'settled';
 
 /** Which executor runs the shards: see {@link DistributeOptions.executor}. */
-export type ExecutorOption = 'thread' | 'worker' | 'process' | Executor;
+export type ExecutorOption = ExecutorName | Executor;
 
 /** A shard's result together with where it came from (`results: 'entries'`). */
 export interface ShardEntry<S, R> {

@@ -129,7 +129,7 @@ describe(`batching with real workers (${mode} mode)`, () => {
     const failed = rejected[0];
     if (failed?.status === 'rejected') {
       assert.equal(failed.reason.index, 1234);
-      assert.match(failed.reason.message, /Hasher\.square failed on shard 1234/);
+      assert.match(failed.reason.message, /Hasher\.square: Shard 1234 `1234` \(number\) failed/);
       assert.match((failed.reason.cause as Error).message, /no 1234/);
     }
     assert.ok(settled.every((outcome) => outcome.status === 'rejected' || outcome.value === outcome.index ** 2));

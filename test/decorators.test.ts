@@ -104,7 +104,7 @@ describe(`decorators (${decoratorMode} mode)`, () => {
       assert.ok(error instanceof TypeError);
       assert.match(
         error.message,
-        /Once\.id: the @distributeOver shards are an iterator that an earlier call used up.*pass an array, or a function/,
+        /Once\.id: The @distributeOver shards are an iterator that an earlier call used up.*pass an array, or a function/,
       );
       return true;
     });
@@ -143,7 +143,10 @@ describe(`decorators (${decoratorMode} mode)`, () => {
         return Bad;
       },
       (error: unknown) =>
-        error instanceof TypeError && /@distribute can only decorate a method.*value.*field/.test(error.message),
+        error instanceof TypeError &&
+        /@distribute on `value` \(decorators\.test\.js:\d+\): Only a method can be decorated, but `value` is a field/.test(
+          error.message,
+        ),
     );
   });
 
@@ -161,7 +164,9 @@ describe(`decorators (${decoratorMode} mode)`, () => {
       },
       (error: unknown) =>
         error instanceof TypeError &&
-        /@distribute can only decorate a method.*value.*(getter|accessor)/.test(error.message),
+        /@distribute on `value` \(decorators\.test\.js:\d+\): Only a method can be decorated, but `value` is an? (getter|accessor)/.test(
+          error.message,
+        ),
     );
   });
 
@@ -169,7 +174,7 @@ describe(`decorators (${decoratorMode} mode)`, () => {
     const cases: [unknown, RegExp][] = [
       [
         { concurrency: 0 },
-        /@distribute on `(Bad\.)?run`: Expected `concurrency` to be an integer from 1 and up, or Infinity, got `0` \(number\)/,
+        /@distribute on `run` \(decorators\.test\.js:\d+\): Expected `concurrency` to be an integer from 1 and up, or Infinity, got `0` \(number\)/,
       ],
       [{ concurrency: Number.NaN }, /`concurrency`.*got `NaN` \(number\)/],
       [{ concurrency: 2.5 }, /`concurrency`.*got `2.5`/],
@@ -183,7 +188,9 @@ describe(`decorators (${decoratorMode} mode)`, () => {
       [{ signal: {} }, /`signal` to be an AbortSignal/],
       [{ onProgress: 1 }, /`onProgress` to be a function/],
       [{ bufferSize: -1 }, /`bufferSize`/],
-      [{ concurency: 2 }, /Unknown option `concurency`/],
+      [{ concurency: 2 }, /Unknown option `concurency`; did you mean `concurrency`\? The options are `executor`, /],
+      [{ onProgres: () => {} }, /did you mean `onProgress`\?/],
+      [{ speed: 2 }, /Unknown option `speed`\. The options are `executor`, `concurrency`/],
       [{ batchSize: 0 }, /`batchSize` to be 'auto' or an integer from 1 and up/],
       [{ executor: 'worker', batchSize: 10, timeout: 100 }, /`batchSize: 10` cannot be combined with `timeout`/],
       [{ transfer: 'yes' }, /`transfer` to be a boolean/],

@@ -44,8 +44,8 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
   }
 
   for (const [executor, how] of [
-    ['worker', /the worker thread running Hasher\.hog died \(out of memory\) while it held shard 1/],
-    ['process', /the worker process running Hasher\.hog died \(killed by SIGABRT\) while it held shard 1/],
+    ['worker', /Hasher\.hog: The worker thread died \(out of memory\) while it held shard 1/],
+    ['process', /Hasher\.hog: The worker process died \(killed by SIGABRT\) while it held shard 1/],
   ] as const) {
     it(`a shard that runs its '${executor}' out of memory fails alone, saying so`, async () => {
       const { lines } = await runScript('oom', { EXECUTOR: executor }, ['--max-old-space-size=64']);
@@ -81,7 +81,7 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     );
     const result = JSON.parse(lines.at(-1) ?? '') as { name: string; message: string };
     assert.equal(result.name, 'TypeError');
-    assert.match(result.message, /Report\.cube is defined in the entry script entry-class\.js/);
+    assert.match(result.message, /Report\.cube: The method is defined in the entry script entry-class\.js/);
     assert.match(result.message, /would run the whole program again in every worker/);
     assert.match(result.message, /Move the class or function into a module of its own/);
   });

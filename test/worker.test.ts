@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
-import { resolveExecutor } from '../src/executors/registry.js';
+import { namedExecutor } from '../src/executors/registry.js';
 import {
   getDistribution,
   parallel,
@@ -89,7 +89,7 @@ describe(`'worker' executor: the user's own method, by reference (${mode} mode)`
   });
 
   it('uses the available cores by default and reuses its pool across calls', async () => {
-    assert.equal(resolveExecutor('worker').defaultConcurrency(), availableParallelism());
+    assert.equal(namedExecutor('worker').defaultConcurrency(), availableParallelism());
     const first = new Set((await parallel(new Hasher()).where(range(8))).map((r) => r.threadId));
     const second = new Set((await parallel(new Hasher()).where(range(8))).map((r) => r.threadId));
     assert.ok(!first.has(threadId) && !second.has(threadId), 'never on the main thread');
@@ -167,8 +167,8 @@ describe(`'worker' executor: errors (${mode} mode)`, () => {
       .run(range(3))
       .catch((e: unknown) => e);
     assert.ok(error instanceof TypeError, 'a TypeError at once, not a ShardError');
-    assert.match(error.message, /WithCallback\.run: the instance's fields cannot be copied/);
-    assert.match(error.message, /`this\.onDone` is a function/);
+    assert.match(error.message, /WithCallback\.run: The instance's fields cannot be copied/);
+    assert.match(error.message, /`this\.onDone` is `\[Function[^`]*\]` \(function\)/);
   });
 
   it('names an unclonable argument', async () => {
@@ -176,8 +176,8 @@ describe(`'worker' executor: errors (${mode} mode)`, () => {
       .hash(range(3), (() => '') as unknown as string)
       .catch((e: unknown) => e);
     assert.ok(error instanceof TypeError);
-    assert.match(error.message, /argument 2 \(after the shards\) cannot be copied/);
-    assert.match(error.message, /`arguments\[1\]` is a function/);
+    assert.match(error.message, /Hasher\.hash: Argument 2 \(after the shards\) cannot be copied/);
+    assert.match(error.message, /`arguments\[1\]` is `\[Function \(anonymous\)\]` \(function\)/);
   });
 
   it('fails only the shard that cannot be cloned, naming its path', async () => {
@@ -188,7 +188,10 @@ describe(`'worker' executor: errors (${mode} mode)`, () => {
     assert.equal(failed?.status, 'rejected');
     if (failed?.status === 'rejected') {
       assert.ok(failed.reason.cause instanceof TypeError);
-      assert.match(failed.reason.cause.message, /`shard\.nested\.fn` is a function/);
+      assert.match(
+        failed.reason.cause.message,
+        /Hasher\.double: Shard 1 cannot be copied between threads: `shard\.nested\.fn` is `\[Function: fn\]` \(function\)/,
+      );
     }
   });
 
@@ -197,8 +200,11 @@ describe(`'worker' executor: errors (${mode} mode)`, () => {
     assert.deepEqual(statuses(settled), ['fulfilled', 'rejected', 'fulfilled']);
     const failed = settled[1];
     if (failed?.status === 'rejected') {
-      assert.match((failed.reason.cause as Error).message, /the result of shard 1 cannot be copied/);
-      assert.match((failed.reason.cause as Error).message, /`result\.callback` is a function/);
+      assert.match((failed.reason.cause as Error).message, /Hasher\.oddResult: The result of shard 1 cannot be copied/);
+      assert.match(
+        (failed.reason.cause as Error).message,
+        /`result\.callback` is `\[Function: callback\]` \(function\)/,
+      );
     }
   });
 
@@ -207,7 +213,7 @@ describe(`'worker' executor: errors (${mode} mode)`, () => {
       .run(range(3))
       .catch((e: unknown) => e);
     assert.ok(error instanceof TypeError, String(error));
-    assert.match(error.message, /NotExported\.run: a worker imported .*shapes\.js/);
+    assert.match(error.message, /NotExported\.run: A worker imported .*shapes\.js/);
     assert.match(error.message, /the class must be exported from that module/);
   });
 
@@ -229,7 +235,7 @@ describe(`'worker' executor: faults, timeouts, abort (${mode} mode)`, () => {
     assert.equal(cause.exitCode, 3);
     assert.equal(cause.executor, 'worker');
     assert.deepEqual(cause.shards, [1]);
-    assert.match(cause.message, /the worker thread running Hasher\.crash died \(exit code 3\) while it held shard 1/);
+    assert.match(cause.message, /Hasher\.crash: The worker thread died \(exit code 3\) while it held shard 1/);
     const settled = await parallel(new Hasher(), { results: 'settled' }).crash(range(6));
     assert.deepEqual(statuses(settled), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
     assert.deepEqual(await parallel(Hasher).double([5]), [{ value: 10, isClass: true }], 'the pool goes on');

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DistributeOptions, DistributedOverFunction, ShardSource } from '../types.js';
-import { checkShardSource, decorate, distributeFunction, isLegacyCall, isStandardCall } from './apply.js';
+import { checkShardSource, decorate, distributeFunction, isDecoratorCall } from './decorate.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- a decorator accepts any method; the item type is what matters */
 
@@ -57,7 +57,8 @@ export function distributeOver<S, const O extends DistributeOptions = {}>(
   const source = checkShardSource(shards);
   const request = { kind: 'distributeOver', options, shards: source } as const;
   return ((...args: unknown[]) =>
-    isStandardCall(args) || isLegacyCall(args)
-      ? decorate(args, request)
-      : distributeFunction(args[0], request)) as DistributeOverDecorator<S, O>;
+    isDecoratorCall(args) ? decorate(args, request) : distributeFunction(args[0], request)) as DistributeOverDecorator<
+    S,
+    O
+  >;
 }

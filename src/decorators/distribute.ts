@@ -4,7 +4,8 @@
  * @module
  */
 import type { DistributeOptions, DistributedFunction } from '../types.js';
-import { decorate, distributeFunction, isLegacyCall, isStandardCall } from './apply.js';
+import { invalid } from '../messages.js';
+import { decorate, distributeFunction, isDecoratorCall } from './decorate.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- a decorator accepts any method; the item type is what matters */
 
@@ -65,8 +66,10 @@ export function distribute<S, P extends unknown[], R, const O extends Distribute
 ): DistributedFunction<S, P, R, O>;
 export function distribute(options?: DistributeOptions): DistributeDecorator;
 export function distribute(...args: unknown[]): unknown {
-  if (isStandardCall(args) || isLegacyCall(args)) return decorate(args, { kind: 'distribute', options: undefined });
+  if (isDecoratorCall(args)) return decorate(args, { kind: 'distribute', options: undefined });
   if (typeof args[0] === 'function') return distributeFunction(args[0], { kind: 'distribute', options: args[1] });
+  // `distribute(fn, options)` with something else than a function: caught here, not at the first call.
+  if (args.length > 1) throw invalid('distribute()', 'a function to distribute (then its options)', args[0]);
   const options = args[0];
   return (...decoratorArgs: unknown[]) => decorate(decoratorArgs, { kind: 'distribute', options });
 }

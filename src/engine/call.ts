@@ -5,8 +5,10 @@
  */
 import type { ShardError } from '../errors.js';
 import type { DistributedMethod } from '../executors/executor.js';
+import { say } from '../messages.js';
 import type { DistributionRecord } from '../metadata.js';
-import { resolveOptions, type ResolvedOptions } from '../options.js';
+import { methodName } from '../naming.js';
+import { resolveOptions, resultOrder, type ResolvedOptions } from '../options.js';
 import type { DistributeOptions, Shards } from '../types.js';
 import { FanOut, type Settled } from './fan-out.js';
 import { assertShards } from './shards.js';
@@ -28,7 +30,7 @@ export interface CallRequest {
  */
 export function runCall(request: CallRequest): Promise<unknown[]> | AsyncGenerator<unknown, void, undefined> {
   // Known before anything can fail, so even an unavailable executor is reported the way the shape promises.
-  const as = request.overrides?.as ?? request.record.options.as ?? 'array';
+  const as = resultOrder(request.record.options, request.overrides);
   try {
     const options = resolveOptions(request.record.options, request.overrides);
     const method = methodOf(request);
@@ -41,19 +43,8 @@ export function runCall(request: CallRequest): Promise<unknown[]> | AsyncGenerat
   }
 }
 
-/** Qualified name of a distributed method for messages: `Report.getCubes`, or the function's name. */
-export function nameOf(record: DistributionRecord, thisArg: unknown): string {
-  const key = typeof record.key === 'symbol' ? `[${record.key.description ?? ''}]` : record.key;
-  if (record.form === 'function') return key === '' ? '<anonymous function>' : key;
-  const owner =
-    record.isStatic === true
-      ? (thisArg as { name?: unknown } | undefined)?.name
-      : (thisArg as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
-  return typeof owner === 'string' && owner !== '' ? `${owner}.${key}` : key;
-}
-
 function methodOf({ record, thisArg }: CallRequest): DistributedMethod {
-  return { name: nameOf(record, thisArg), fn: record.original, thisArg, record };
+  return { name: methodName(record, thisArg), fn: record.original, thisArg, record };
 }
 
 function shape(method: DistributedMethod, shards: Shards<unknown>, args: readonly unknown[], options: ResolvedOptions) {
@@ -126,6 +117,6 @@ function aggregate(name: string, errors: ShardError[]): AggregateError {
   const indices = errors.map((error) => error.index).join(', ');
   return new AggregateError(
     errors,
-    `${name}: ${errors.length} shard${errors.length === 1 ? '' : 's'} failed (${indices})`,
+    say(name, `${errors.length} shard${errors.length === 1 ? '' : 's'} failed (${indices})`),
   );
 }

@@ -8,11 +8,13 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { consumerStopped, ShardSourceError } from '../errors.js';
 import type { DistributedMethod, ExecutorSession } from '../executors/executor.js';
+import { rememberOpened } from '../lifecycle.js';
+import { warn } from '../messages.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Shards } from '../types.js';
 import { RunningShard, type Settled, type ShardOwner } from './running-shard.js';
-import { Fifo } from '../util/fifo.js';
 import { countShards, openShards, type ShardIterator } from './shards.js';
+import { Fifo } from '../util/fifo.js';
 
 export type { Settled };
 
@@ -125,13 +127,15 @@ export class FanOut {
 
   async #open(): Promise<void> {
     const { method, options, shards } = this.#spec;
+    const { executor, timeout, batchSize, transfer, module } = options;
     this.#startedAt = performance.now();
-    this.#session = await options.executor.open({
+    rememberOpened(executor);
+    this.#session = await executor.open({
       method,
       concurrency: options.concurrency,
       signal: this.#controller.signal,
       args: this.#spec.args,
-      options,
+      options: { timeout, batchSize, transfer, module },
     });
     // Stopped while the executor was opening (an abort): nothing else will close this session.
     if (this.#stopped) {
@@ -262,7 +266,7 @@ export class FanOut {
       });
     } catch (error) {
       // A broken progress callback must not lose shards' results.
-      console.error(`parafor: onProgress of ${this.#spec.method.name} threw`, error);
+      warn('PARAFOR_ON_PROGRESS_THREW', `parafor: onProgress of ${this.#spec.method.name} threw`, error);
     }
   }
 
@@ -319,7 +323,7 @@ export class FanOut {
 
 /** Cleanup runs after the caller has its answer, so its failures can only be reported. */
 function reportCleanupError(what: string, error: unknown): void {
-  console.error(`parafor: ${what} failed:`, error);
+  warn('PARAFOR_CLEANUP_FAILED', `parafor: ${what} failed`, error);
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

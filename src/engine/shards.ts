@@ -2,8 +2,8 @@
  * Turning the shards a user gives into one iterator the engine reads lazily.
  * @module
  */
-import { invalid } from '../errors.js';
-import type { Shards } from '../types.js';
+import { invalid } from '../messages.js';
+import type { ShardSource, Shards } from '../types.js';
 
 /** A sync or async iterator: the engine reads both the same way. */
 export type ShardIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -13,6 +13,11 @@ export function isShards(value: unknown): value is Shards<unknown> {
   if (value === null || value === undefined) return false;
   const candidate = value as Partial<Record<symbol, unknown>>;
   return typeof candidate[Symbol.asyncIterator] === 'function' || typeof candidate[Symbol.iterator] === 'function';
+}
+
+/** Whether a value can be `@distributeOver`'s shards: shards (not a string), or a function returning them. */
+export function isShardSource(value: unknown): value is ShardSource<unknown> {
+  return typeof value === 'function' || (typeof value !== 'string' && isShards(value));
 }
 
 /** Throws a `TypeError` naming the method unless `value` is an `Iterable` or `AsyncIterable`. */

@@ -1,29 +1,28 @@
 /**
- * Turns the `executor` option into an executor, and remembers every executor used so
- * `shutdown()` can release them.
+ * The executors that have a name: what the `executor` option's strings mean.
  * @module
  */
 import type { Executor } from './executor.js';
-import { threadExecutor } from './thread.js';
 import { processExecutor, workerExecutor } from './pool/executor.js';
+import { threadExecutor } from './thread.js';
 
-const named = new Map<string, Executor>([
-  ['thread', threadExecutor],
-  ['worker', workerExecutor],
-  ['process', processExecutor],
-]);
-const used = new Set<Executor>();
+const NAMED = {
+  thread: threadExecutor,
+  worker: workerExecutor,
+  process: processExecutor,
+} as const satisfies Readonly<Record<string, Executor>>;
 
-/** The executor for an `executor` option value (already validated). */
-export function resolveExecutor(option: string | Executor): Executor {
-  const executor = typeof option === 'string' ? named.get(option) : option;
-  if (executor === undefined) throw new TypeError(`The '${option as string}' executor is not available`);
-  // Only executors with something to shut down are remembered: a custom one made per call must not leak.
-  if (executor.shutdown !== undefined) used.add(executor);
-  return executor;
+/** A name the `executor` option accepts. */
+export type ExecutorName = keyof typeof NAMED;
+
+const NAMES = Object.keys(NAMED) as readonly ExecutorName[];
+
+/** Every name the `executor` option accepts, in the order the docs list them. */
+export function executorNames(): readonly string[] {
+  return NAMES;
 }
 
-/** Every executor a call has used so far. */
-export function usedExecutors(): readonly Executor[] {
-  return [...used];
+/** The executor of a name (already validated). */
+export function namedExecutor(name: ExecutorName): Executor {
+  return NAMED[name];
 }

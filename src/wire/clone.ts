@@ -6,6 +6,7 @@
  * @module
  */
 import { deserialize, serialize } from 'node:v8';
+import { describe, say } from '../messages.js';
 
 /**
  * Serializes a value into bytes that can be sent to a worker (and moved there: the bytes are their
@@ -34,6 +35,47 @@ export function packList(values: readonly unknown[]): PackedList {
   return Float64Array.from(values as readonly number[]);
 }
 
+/** {@link packLenient}'s answer: the list packed, with the values that could not be left out. */
+export interface LenientPack {
+  readonly packed: PackedList;
+  /** Position of each value that cannot be cloned, and the `TypeError` that names its culprit. */
+  readonly unclonable: readonly (readonly [number, TypeError])[];
+}
+
+/**
+ * Packs a list of shards or results so that a value that cannot be cloned fails alone: when the
+ * whole list does not pack, each value is packed by itself to find the culprits, which leave holes.
+ *
+ * @param values - the list; culprits are replaced by `undefined` in it
+ * @param who - the method, for messages
+ * @param subject - names the value at a position in messages, e.g. `the result of shard 3`
+ * @param root - the path of a value in messages: `shard` or `result`
+ * @throws the serializer's error when the values pack one by one but not together (a getter that
+ *   changes its answer): nothing in the list can be blamed alone
+ */
+export function packLenient(
+  values: unknown[],
+  who: string,
+  subject: (position: number) => string,
+  root: string,
+): LenientPack {
+  try {
+    return { packed: packList(values), unclonable: [] };
+  } catch (error) {
+    const unclonable: [number, TypeError][] = [];
+    values.forEach((value, position) => {
+      try {
+        pack(value);
+      } catch (failure) {
+        unclonable.push([position, unclonableError(who, subject(position), value, root, failure)]);
+        values[position] = undefined;
+      }
+    });
+    if (unclonable.length === 0) throw error;
+    return { packed: packList(values), unclonable };
+  }
+}
+
 /** Rebuilds a list from {@link packList}. */
 export function unpackList(packed: PackedList): unknown[] {
   return packed instanceof Float64Array ? Array.from(packed) : (unpack(packed) as unknown[]);
@@ -60,7 +102,11 @@ export function findUnclonable(value: unknown, root: string): Unclonable | undef
   return search(value, root, new Set());
 }
 
+/** Stands for a property whose getter throws: reading it is what fails. */
+const THROWING_GETTER = Symbol('a getter that throws');
+
 function search(value: unknown, path: string, seen: Set<object>): Unclonable | undefined {
+  if (value === THROWING_GETTER) return { path, what: 'a getter that throws' };
   if (clonable(value)) return undefined;
   if (typeof value !== 'object' || value === null) return { path, what: describe(value) };
   if (seen.has(value)) return undefined;
@@ -87,10 +133,16 @@ function* children(value: object, path: string): Generator<readonly [string, unk
     for (const item of value) yield [`${path} (item ${i++} of the Set)`, item];
   } else {
     for (const key of Object.keys(value)) {
-      yield [
-        /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
-        Reflect.get(value, key),
-      ];
+      const childPath = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+      let child: unknown;
+      try {
+        child = Reflect.get(value, key);
+      } catch {
+        // The serializer failed reading it too: the getter is the culprit.
+        yield [childPath, THROWING_GETTER];
+        continue;
+      }
+      yield [childPath, child];
     }
   }
 }
@@ -113,28 +165,43 @@ export function clonable(value: unknown): boolean {
   }
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
-  if (typeof value === 'symbol') return `a symbol (${value.toString()})`;
-  if (typeof value === 'object' && value !== null) {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object';
-  }
-  return `a ${typeof value}`;
-}
-
 /**
  * Builds the `TypeError` for a value that cannot travel: what it was (a field, an argument, a
  * shard, a result), where the culprit sits, and what to do.
  */
-export function unclonableError(subject: string, value: unknown, root: string, cause: unknown): TypeError {
+export function unclonableError(who: string, subject: string, value: unknown, root: string, cause: unknown): TypeError {
   const found = findUnclonable(value, root) ?? { path: root, what: describe(value) };
   return new TypeError(
-    `${subject} cannot be copied between threads: \`${found.path}\` is ${found.what}. Values reach a worker by ` +
+    say(
+      who,
+      `${subject} cannot be copied between threads: \`${found.path}\` is ${found.what}. Values reach a worker by `,
+    ) +
       'structured clone, which cannot copy functions, symbols or objects holding native resources (sockets, ' +
       'streams, handles); send plain data and create such resources inside the worker.',
     { cause },
   );
+}
+
+/** Values that travel as they are, their buffers moved: (position in the list, value). */
+export type Moved = [number, ArrayBuffer | ArrayBufferView][];
+
+/**
+ * With `transfer: true`: takes out of `values` those to move rather than copy (they leave holes),
+ * to travel beside the packed list.
+ */
+export function takeMovable(values: unknown[]): Moved {
+  const moved: Moved = [];
+  values.forEach((value, position) => {
+    if (!isMovable(value)) return;
+    moved.push([position, value]);
+    values[position] = undefined;
+  });
+  return moved;
+}
+
+/** The buffers a message moves: the packed list's bytes, and those of the moved values, each once. */
+export function buffersToMove(packed: PackedList, moved: Moved): ArrayBuffer[] {
+  return transferList([packed.buffer as ArrayBuffer, ...moved.map(([, value]) => value)]);
 }
 
 /** Whether `transfer: true` moves this value rather than copying it. */

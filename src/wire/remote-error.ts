@@ -4,6 +4,7 @@
  * `cause`, `errors` (of an `AggregateError`) and own properties, and are rebuilt on the other side.
  * @module
  */
+import { describe } from '../messages.js';
 import { clonable } from './clone.js';
 
 /** What was thrown, encoded for the trip: an error, or any other value (`throw 'oops'`). */
@@ -38,13 +39,13 @@ const MAX_DEPTH = 8;
  */
 export function encodeThrown(thrown: unknown, depth = 0): EncodedThrown {
   if (!(thrown instanceof Error) || depth > MAX_DEPTH) {
-    return clonable(thrown) ? { value: thrown } : { unclonable: describeThrown(thrown) };
+    return clonable(thrown) ? { value: thrown } : { unclonable: describe(thrown) };
   }
   const properties: Record<string, unknown> = {};
   for (const key of Object.keys(thrown)) {
     if (key === 'cause' || key === 'errors') continue;
     const value = (thrown as unknown as Record<string, unknown>)[key];
-    properties[key] = clonable(value) ? value : `[${describeThrown(value)}: not cloneable]`;
+    properties[key] = clonable(value) ? value : `[not cloneable: ${describe(value)}]`;
   }
   const encoded: { -readonly [K in keyof EncodedError]: EncodedError[K] } = {
     name: String(thrown.name),
@@ -79,7 +80,7 @@ const BUILT_IN: Readonly<Record<string, ErrorClass>> = {
  */
 export function decodeThrown(encoded: EncodedThrown): unknown {
   if ('value' in encoded) return encoded.value;
-  if ('unclonable' in encoded) return new Error(`threw ${encoded.unclonable}, which cannot be sent between threads`);
+  if ('unclonable' in encoded) return new Error(`Threw ${encoded.unclonable}, which cannot be sent between threads`);
   const { name, message, stack, constructorName, cause, errors, properties } = encoded.error;
   let error: Error;
   if (errors !== undefined) error = new AggregateError(errors.map(decodeThrown), message);
@@ -90,16 +91,6 @@ export function decodeThrown(encoded: EncodedThrown): unknown {
   if (cause !== undefined) define(error, 'cause', decodeThrown(cause));
   Object.assign(error, properties);
   return error;
-}
-
-/** A short description of a value for messages: its class or type. */
-export function describeThrown(value: unknown): string {
-  if (typeof value === 'function') return `a function${value.name === '' ? '' : ` (${value.name})`}`;
-  if (typeof value === 'object' && value !== null) {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object';
-  }
-  return `a ${typeof value}`;
 }
 
 // Non-enumerable, like the properties of a native error, so the rebuilt error prints like the original.

@@ -7,7 +7,9 @@
  */
 import { fingerprint } from '../wire/fingerprint.js';
 import type { MethodRef } from '../wire/protocol.js';
+import { reasonOf, refused, say } from '../messages.js';
 import { getDistribution, type DistributionRecord } from '../metadata.js';
+import { keyName } from '../naming.js';
 import { isTypeScript, registerTypeScript } from './typescript.js';
 
 /** The method found: its record in this worker, and the class that holds it (none for a function). */
@@ -43,11 +45,13 @@ async function load(ref: MethodRef): Promise<ResolvedMethod> {
   try {
     namespace = (await import(ref.module)) as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`${ref.name}: importing ${ref.module} in the worker failed: ${String(error)}`, { cause: error });
+    throw new Error(say(ref.name, `importing ${ref.module} in the worker failed: ${reasonOf(error)}`), {
+      cause: error,
+    });
   }
   const found = candidates(namespace, ref);
   const chosen = choose(found, ref);
-  if (chosen === undefined) throw new TypeError(notFound(ref, found.length));
+  if (chosen === undefined) throw refused(ref.name, notFound(ref, found.length));
   return chosen;
 }
 
@@ -101,12 +105,12 @@ function choose(found: readonly ResolvedMethod[], ref: MethodRef): ResolvedMetho
 }
 
 function notFound(ref: MethodRef, others: number): string {
-  const key = typeof ref.key === 'string' ? ref.key : `[Symbol.for(${JSON.stringify(ref.key.symbolFor)})]`;
+  const key = keyName(typeof ref.key === 'string' ? ref.key : Symbol.for(ref.key.symbolFor));
   // Exports with a member of that name and kind, but another source or class: not this one.
   const where = `a worker imported ${ref.module}${others > 0 ? ` (${others} other export${others === 1 ? ' has' : 's have'} a member of that name)` : ''}`;
   if (ref.form === 'function') {
     return (
-      `${ref.name}: ${where} but none of its exports is this function made with ${ref.kind}(). A worker finds ` +
+      `${where} but none of its exports is this function made with ${ref.kind}(). A worker finds ` +
       'the function by reference, so it must be exported from the module where it is made, at module level ' +
       `(\`export const ${key === '' ? 'work' : key} = ${ref.kind}(…)\`). A function made inside another ` +
       "function (a closure) cannot be found; move it to module level and export it, or use executor: 'thread'."
@@ -114,7 +118,7 @@ function notFound(ref: MethodRef, others: number): string {
   }
   const owner = ref.owner ?? 'TheClass';
   return (
-    `${ref.name}: ${where} but none of its exports is the class ${ref.owner === undefined ? '' : `\`${owner}\` `}` +
+    `${where} but none of its exports is the class ${ref.owner === undefined ? '' : `\`${owner}\` `}` +
     `with the ${ref.isStatic ? 'static ' : ''}method \`${key}\` decorated with @${ref.kind}. A worker finds the ` +
     `method by reference, so the class must be exported from that module (\`export class ${owner} { … }\`). A ` +
     'class that is not exported, or is made inside a function, cannot be found: export it at module level (a ' +

@@ -6,16 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import workerpool from 'workerpool';
 import { runShard } from '../context.js';
-import {
-  isMovable,
-  pack,
-  packList,
-  transferList,
-  unclonableError,
-  unpack,
-  unpackList,
-  type PackedList,
-} from '../wire/clone.js';
+import { buffersToMove, packLenient, takeMovable, unpack, unpackList, type LenientPack } from '../wire/clone.js';
 import type { DistributedMethod, ShardTask } from '../executors/executor.js';
 import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../wire/protocol.js';
 import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
@@ -79,7 +70,7 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
   try {
     ({ method, args } = await loadCall(request));
   } catch (error) {
-    return reply([], [], request, 0, encodeThrown(error));
+    return reply('', [], [], request, 0, encodeThrown(error));
   }
   const shards = unpackList(request.shards);
   for (const [position, value] of request.moved) shards[position] = value;
@@ -95,7 +86,7 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
       failures.push([i, encodeThrown(error)]);
     }
   }
-  return reply(values, failures, request, performance.now() - startedAt);
+  return reply(method.name, values, failures, request, performance.now() - startedAt);
 }
 
 /**
@@ -114,42 +105,29 @@ function rebuildThis({ owner }: ResolvedMethod, { ref, fields }: CallContext): u
 }
 
 function reply(
+  name: string,
   values: unknown[],
   failures: [number, EncodedThrown][],
   request: BatchRequest,
   durationMs: number,
   batchFailure?: EncodedThrown,
 ): Transfer {
-  const moved: [number, ArrayBuffer | ArrayBufferView][] = [];
-  if (request.transfer) {
-    values.forEach((value, i) => {
-      if (!isMovable(value)) return;
-      moved.push([i, value]);
-      values[i] = undefined;
-    });
-  }
-  let packed: PackedList;
+  const moved = request.transfer ? takeMovable(values) : [];
+  let lenient: LenientPack;
   try {
-    packed = packList(values);
-  } catch {
-    // Some result cannot be cloned: that shard fails, naming what; the others' results go back.
-    values.forEach((value, i) => {
-      try {
-        pack(value);
-      } catch (error) {
-        const subject = `the result of shard ${request.indices[i] ?? i}`;
-        failures.push([i, encodeThrown(unclonableError(subject, value, 'result', error))]);
-        values[i] = undefined;
-      }
-    });
-    packed = packList(values);
+    lenient = packLenient(values, name, (i) => `the result of shard ${request.indices[i] ?? i}`, 'result');
+  } catch (error) {
+    // The results pack one by one but not together: none can be blamed, so every shard fails.
+    return reply(name, [], [], request, durationMs, encodeThrown(error));
   }
+  // A result that cannot be cloned fails its shard, naming what; the others' results go back.
+  for (const [position, error] of lenient.unclonable) failures.push([position, encodeThrown(error)]);
   const response: BatchResponse = {
-    values: packed,
+    values: lenient.packed,
     failures,
     durationMs,
     moved,
     ...(batchFailure === undefined ? {} : { batchFailure }),
   };
-  return new workerpool.Transfer(response, [packed.buffer, ...transferList(moved.map(([, value]) => value))]);
+  return new workerpool.Transfer(response, buffersToMove(lenient.packed, moved));
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { say } from '../messages.js';
 
 /** Whether a module URL names a TypeScript file. */
 export function isTypeScript(url: string): boolean {
@@ -45,7 +46,10 @@ async function register(moduleUrl: string, method: string): Promise<void> {
     const fromUser = locateTsx(moduleUrl);
     if (fromUser === undefined) {
       throw new Error(
-        `${method} is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's ` +
+        say(
+          method,
+          `the method is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's `,
+        ) +
           `loader, but the package \`tsx\` cannot be found from ${dirname(fileURLToPath(moduleUrl))}: install it ` +
           '(`npm install --save-dev tsx`), or compile to JavaScript and run the compiled files.',
       );

@@ -4,69 +4,6 @@
  * @module
  */
 
-/** What {@link WorkerExitError} is built from. */
-export interface WorkerExitDetails {
-  /** `'worker'` (a worker thread) or `'process'` (a child process). */
-  readonly executor: 'worker' | 'process';
-  /** Qualified name of the method, e.g. `Report.crunch`. */
-  readonly method: string;
-  /** Indices of the shards the worker held when it died. */
-  readonly shards: readonly number[];
-  /** The worker's exit code, when it exited. */
-  readonly exitCode: number | null;
-  /** The signal that killed it (a child process), e.g. `'SIGKILL'`. */
-  readonly signal: string | null;
-  /** Why, when the worker reported it: an uncaught error, `ERR_WORKER_OUT_OF_MEMORY`… */
-  readonly reason: unknown;
-}
-
-/**
- * A worker died while it held shards: it exited (`process.exit`), threw outside any shard, or ran
- * out of memory. Only the shards it held fail; the pool replaces it and the other shards go on.
- *
- * @example
- * ```ts
- * const failure = error instanceof ShardError ? error.cause : error;
- * if (failure instanceof Error && failure.name === 'WorkerExitError') console.log(failure.exitCode);
- * ```
- */
-export class WorkerExitError extends Error {
-  override readonly name = 'WorkerExitError';
-  /** `'worker'` (a worker thread) or `'process'` (a child process). */
-  readonly executor: 'worker' | 'process';
-  /** The worker's exit code, when it exited. */
-  readonly exitCode: number | null;
-  /** The signal that killed it (a child process), e.g. `'SIGKILL'`. */
-  readonly signal: string | null;
-  /** Indices of the shards the worker held. */
-  readonly shards: readonly number[];
-
-  constructor(details: WorkerExitDetails) {
-    const worker = details.executor === 'worker' ? 'worker thread' : 'worker process';
-    const held =
-      details.shards.length === 0
-        ? 'while loading the method'
-        : details.shards.length === 1
-          ? `while it held shard ${details.shards[0]}`
-          : `while it held shards ${details.shards.join(', ')}`;
-    super(`the ${worker} running ${details.method} died (${how(details)}) ${held}`, {
-      cause: details.reason,
-    });
-    this.executor = details.executor;
-    this.exitCode = details.exitCode;
-    this.signal = details.signal;
-    this.shards = details.shards;
-  }
-}
-
-function how({ exitCode, signal, reason }: WorkerExitDetails): string {
-  if (signal !== null) return `killed by ${signal}`;
-  const code = (reason as { code?: unknown } | undefined)?.code;
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return 'out of memory';
-  if (reason instanceof Error) return `uncaught ${reason.name}: ${reason.message}`;
-  return exitCode === null ? 'no exit code' : `exit code ${exitCode}`;
-}
-
 /** What a rejected pool task means. */
 export type PoolFailure =
   /** The worker died while it held the task. */

@@ -6,7 +6,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { refused } from '../../messages.js';
+import { ownerName } from '../../naming.js';
 import type { DistributedMethod } from '../executor.js';
 import { fingerprint } from '../../wire/fingerprint.js';
 import type { MethodRef } from '../../wire/protocol.js';
@@ -24,8 +26,9 @@ export function methodRef(method: DistributedMethod, module: string | undefined,
   const { record, name } = method;
   const url = module ?? record.module;
   if (url === undefined) {
-    throw new TypeError(
-      `${name}: the '${executor}' executor loads the method inside the worker from the module that defines it, ` +
+    throw refused(
+      name,
+      `the '${executor}' executor loads the method inside the worker from the module that defines it, ` +
         'but that module could not be found from the call stack. Say which it is: `{ module: import.meta.url }` ' +
         'in the options, written in that module.',
     );
@@ -37,7 +40,7 @@ export function methodRef(method: DistributedMethod, module: string | undefined,
     kind: record.kind,
     form: record.form,
     isStatic: record.isStatic === true,
-    owner: ownerOf(method),
+    owner: record.form === 'function' ? undefined : ownerName(method.thisArg, record.isStatic === true),
     fingerprint: fingerprint(record.original),
     name,
   };
@@ -47,20 +50,12 @@ function keyOf(key: string | symbol, name: string): MethodRef['key'] {
   if (typeof key === 'string') return key;
   const registered = Symbol.keyFor(key);
   if (registered === undefined) {
-    throw new TypeError(
-      `${name}: a method named by a unique symbol cannot be found from another thread; name it with a string or \`Symbol.for()\``,
+    throw refused(
+      name,
+      'a method named by a unique symbol cannot be found from another thread; name it with a string or `Symbol.for()`',
     );
   }
   return { symbolFor: registered };
-}
-
-function ownerOf({ record, thisArg }: DistributedMethod): string | undefined {
-  if (record.form === 'function') return undefined;
-  const owner: unknown =
-    record.isStatic === true
-      ? (thisArg as { name?: unknown } | undefined)?.name
-      : (thisArg as object | undefined)?.constructor?.name;
-  return typeof owner === 'string' && owner !== '' ? owner : undefined;
 }
 
 /** Whether `url` is the script Node was started with (`node main.js`, `tsx main.ts`). */
@@ -88,18 +83,13 @@ function entryScriptError(name: string, url: string, executor: string): TypeErro
   const file = fileURLToPath(url);
   const base = file.slice(file.lastIndexOf('/') + 1);
   const own = `${base.slice(0, -extname(base).length) || 'work'}-lib${extname(base)}`;
-  return new TypeError(
-    `${name} is defined in the entry script ${base} (the file Node was started with). The '${executor}' executor ` +
+  return refused(
+    name,
+    `the method is defined in the entry script ${base} (the file Node was started with). The '${executor}' executor ` +
       "imports the method's module inside each worker, and importing the entry script would run the whole program " +
       `again in every worker. Move the class or function into a module of its own (e.g. ${own}) and import it from ` +
       `${base}. Or, if ${base} runs its program only when it is the entry ` +
       `(\`if (import.meta.url === pathToFileURL(process.argv[1]).href) { … }\`), pass \`module: import.meta.url\` ` +
       'to say that importing it is safe.',
   );
-}
-
-/** The `module` option as a file URL: `import.meta.url`, a `URL`, or an absolute path. */
-export function moduleUrl(value: string | URL): string {
-  if (value instanceof URL) return value.href;
-  return value.startsWith('file:') ? new URL(value).href : pathToFileURL(value).href;
 }

@@ -13,7 +13,8 @@ import { sharedPool, type PoolKind, type SharedPool } from './pool.js';
 import type { CallContext, MethodRef, ProbeAnswer } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
-import { classifyPoolFailure, WorkerExitError } from './failures.js';
+import { WorkerExitError } from '../../errors.js';
+import { classifyPoolFailure } from './failures.js';
 
 /**
  * Starts a call on the shared pool of `kind`. Everything that can be known to fail fails here, before
@@ -26,6 +27,8 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
   const ref = methodRef(method, options.module, kind);
   const context = packContext(ref, method.thisArg, call.args);
   const pool = sharedPool(kind);
+  // The pool the call starts on: a shutdown() from here on, even during the probe, fails its shards.
+  const generation = pool.generation;
   // `Infinity` would mean one worker per shard: for workers it means one per core.
   const slots = Number.isFinite(call.concurrency) ? call.concurrency : availableParallelism();
   pool.reserve(slots);
@@ -36,6 +39,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
   else sizer = options.timeout === Infinity ? autoBatches() : fixedBatches(1);
   return new PoolSession({
     pool,
+    generation,
     kind,
     name: method.name,
     context,
@@ -57,10 +61,10 @@ function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[])
   try {
     return pack(context);
   } catch (error) {
-    if (!clonable(fields)) throw unclonableError(`${ref.name}: the instance's fields`, fields, 'this', error);
+    if (!clonable(fields)) throw unclonableError(ref.name, "the instance's fields", fields, 'this', error);
     args.forEach((arg, i) => {
       if (!clonable(arg))
-        throw unclonableError(`${ref.name}: argument ${i + 2} (after the shards)`, arg, `arguments[${i + 1}]`, error);
+        throw unclonableError(ref.name, `argument ${i + 2} (after the shards)`, arg, `arguments[${i + 1}]`, error);
     });
     throw error;
   }
@@ -76,6 +80,7 @@ async function probe(pool: SharedPool, ref: MethodRef, context: Uint8Array, sign
   const key = JSON.stringify([pool.kind, ref.module, ref.key, ref.fingerprint, ref.owner]);
   if (probed.has(key)) return;
   signal.throwIfAborted();
+  const generation = pool.generation;
   const job = pool.exec<ProbeAnswer>('probe', [context]);
   const onAbort = (): void => job.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
@@ -84,6 +89,9 @@ async function probe(pool: SharedPool, ref: MethodRef, context: Uint8Array, sign
     answer = await job.result;
   } catch (error) {
     signal.throwIfAborted();
+    // shutdown() ended the probe: the session fails the shards as for a shutdown() that comes later
+    // (rather than the call rejecting with workerpool's error); the next call probes again.
+    if (pool.generation !== generation) return;
     const failure = classifyPoolFailure(error);
     if (failure.kind !== 'died') throw error;
     throw new WorkerExitError({ ...failure, executor: pool.kind, method: ref.name, shards: [] });

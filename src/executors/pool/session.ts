@@ -3,26 +3,22 @@
  * a time), and each batch's results, failures and faults come back to the shards it carried.
  * @module
  */
+import { callOver, WorkerExitError } from '../../errors.js';
+import { say } from '../../messages.js';
 import { Fifo } from '../../util/fifo.js';
-import type { BatchSizer } from './batching.js';
-import {
-  isMovable,
-  pack,
-  packList,
-  transferList,
-  unclonableError,
-  unpackList,
-  type PackedList,
-} from '../../wire/clone.js';
-import type { ExecutorSession, ShardTask } from '../executor.js';
-import type { PoolJob, PoolKind, SharedPool } from './pool.js';
+import { buffersToMove, packLenient, takeMovable, unpackList, type LenientPack } from '../../wire/clone.js';
 import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
-import { classifyPoolFailure, WorkerExitError } from './failures.js';
+import type { ExecutorSession, ShardTask } from '../executor.js';
+import type { BatchSizer } from './batching.js';
+import { classifyPoolFailure } from './failures.js';
+import type { PoolJob, PoolKind, SharedPool } from './pool.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface SessionSettings {
   readonly pool: SharedPool;
+  /** The pool's generation when the call started (before its probe): a shutdown() since fails its shards. */
+  readonly generation: number;
   readonly kind: PoolKind;
   readonly name: string;
   readonly context: Uint8Array;
@@ -72,7 +68,7 @@ export class PoolSession implements ExecutorSession {
   constructor(settings: SessionSettings) {
     this.#s = settings;
     this.#call = ++calls;
-    this.#generation = settings.pool.generation;
+    this.#generation = settings.generation;
     settings.signal.addEventListener('abort', () => this.close(), { once: true });
   }
 
@@ -95,7 +91,7 @@ export class PoolSession implements ExecutorSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const reason: unknown = this.#s.signal.reason ?? new Error(`${this.#s.name}: the call is over`);
+    const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
     for (const entry of this.#queue.drain()) entry.reject(reason);
     for (const batch of this.#running) this.#stop(batch, reason);
   }
@@ -130,20 +126,26 @@ export class PoolSession implements ExecutorSession {
   }
 
   #send(entries: Pending[]): void {
-    const { transfer, kind, context, pool } = this.#s;
-    const shards: unknown[] = new Array<unknown>(entries.length);
-    const moved: [number, ArrayBuffer | ArrayBufferView][] = [];
-    entries.forEach(({ task }, i) => {
-      if (transfer && isMovable(task.shard)) moved.push([i, task.shard]);
-      else shards[i] = task.shard;
-    });
-    let packed: PackedList;
+    const { transfer, kind, context, pool, name } = this.#s;
+    const shards = entries.map(({ task }) => task.shard);
+    const moved = transfer ? takeMovable(shards) : [];
+    let lenient: LenientPack;
     try {
-      packed = packList(shards);
+      lenient = packLenient(shards, name, (i) => `shard ${entries[i]?.task.index ?? i}`, 'shard');
     } catch (error) {
-      this.#sendApart(entries, error);
+      // Every shard clones alone but not together (a getter that throws once…): none can be blamed.
+      for (const entry of entries) entry.reject(error);
       return;
     }
+    if (lenient.unclonable.length > 0) {
+      // Those shards fail, naming what; the others go on, in a batch of their own.
+      for (const [position, error] of lenient.unclonable) entries[position]?.reject(error);
+      const culprits = new Set(lenient.unclonable.map(([position]) => position));
+      const fine = entries.filter((_, i) => !culprits.has(i));
+      if (fine.length > 0) this.#send(fine);
+      return;
+    }
+    const { packed } = lenient;
     const request: BatchRequest = {
       call: this.#call,
       context,
@@ -162,31 +164,13 @@ export class PoolSession implements ExecutorSession {
     batch.job = pool.exec<BatchResponse>('run', [request], {
       ...(this.#s.watchTasks ? { on: (event: unknown) => this.#started(batch, event) } : {}),
       // Threads take the shards' bytes (and, with `transfer`, their buffers) without a copy.
-      ...(kind === 'worker'
-        ? { transfer: [packed.buffer as ArrayBuffer, ...transferList(moved.map(([, value]) => value))] }
-        : {}),
+      ...(kind === 'worker' ? { transfer: buffersToMove(packed, moved) } : {}),
     });
     if (this.#s.watchTasks) this.#watch(batch);
     batch.job.result.then(
       (response) => this.#finished(batch, response),
       (error: unknown) => this.#failed(batch, error),
     );
-  }
-
-  /** Some shard cannot be cloned: it fails alone, naming what; the others go on. */
-  #sendApart(entries: Pending[], error: unknown): void {
-    const fine: Pending[] = [];
-    for (const entry of entries) {
-      try {
-        pack(entry.task.shard);
-        fine.push(entry);
-      } catch (failure) {
-        entry.reject(unclonableError(`shard ${entry.task.index}`, entry.task.shard, 'shard', failure));
-      }
-    }
-    // Every shard clones alone but not together (a getter that throws once…): no retry loop.
-    if (fine.length === entries.length) for (const entry of entries) entry.reject(error);
-    else if (fine.length > 0) this.#send(fine);
   }
 
   #watch(batch: Batch): void {
@@ -273,7 +257,10 @@ export class PoolSession implements ExecutorSession {
 
   #rejectShutDown(entry: Pending, cause: unknown): void {
     const { name, kind } = this.#s;
-    const message = `${name}: the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`;
+    const message = say(
+      name,
+      `the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`,
+    );
     entry.reject(new Error(message, { cause }));
   }
 

@@ -58,10 +58,17 @@ function onePool(workerType: 'thread' | 'process'): Pool {
 
 /** What a task's promise (workerpool's own Promise class) rejects with; fails the test if it fulfils. */
 async function rejectionOf(task: object): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  // A rejection that never comes must fail the test, not hang the suite.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the task neither rejected nor fulfilled within 15 s')), 15_000);
+  });
   try {
-    await (task as PromiseLike<unknown>);
+    await Promise.race([task as PromiseLike<unknown>, deadline]);
   } catch (error) {
     return error;
+  } finally {
+    clearTimeout(timer);
   }
   assert.fail('expected the task to be rejected');
 }

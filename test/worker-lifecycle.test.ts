@@ -60,7 +60,12 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
 
   it('shutdown() during a call fails its shards without starting a new pool; later calls work and the script exits', async () => {
     const { lines } = await runScript('shutdown-midway');
-    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true, true], later: 1 });
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: ['ran', true, true, true], later: 1 });
+  });
+
+  it('shutdown() while a call is still loading its method in a worker fails its shards, and never rejects the call', async () => {
+    const { lines } = await runScript('shutdown-probing');
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true, true], later: [10] });
   });
 
   it('a call never runs more than its concurrency when another call grows the shared pool', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { currentShard, distribute, distributeOver, parallel, runShard, type Executor } from '../src/index.js';
-import { range, sleep } from './helpers.js';
+import { currentShard, distribute, distributeOver, parallel, runShard, shutdown, type Executor } from '../src/index.js';
+import { range, sleep, until } from './helpers.js';
 
 class Service {
   calls = 0;
@@ -164,6 +164,71 @@ describe('custom executors', () => {
       outcomes.map((o) => o.status),
       ['rejected', 'rejected'],
     );
+  });
+});
+
+describe('shutdown() and custom executors', () => {
+  /** An in-process executor that counts its shutdowns. */
+  const counting = (): Executor & { shutdowns: number } => {
+    const executor: Executor & { shutdowns: number } = {
+      name: 'counting',
+      shutdowns: 0,
+      defaultConcurrency: () => 2,
+      open: ({ method }) => ({
+        run: (task) => {
+          task.started();
+          return runShard(method, task);
+        },
+        close() {},
+      }),
+      shutdown: async () => {
+        executor.shutdowns++;
+      },
+    };
+    return executor;
+  };
+
+  it('shuts down an executor that opened a call', async () => {
+    const executor = counting();
+    assert.deepEqual(await distribute((x: number) => x + 1, { executor })([1, 2]), [2, 3]);
+    await shutdown();
+    assert.equal(executor.shutdowns, 1);
+  });
+
+  it('leaves alone an executor named in options that never opened (the call failed first)', async () => {
+    const executor = counting();
+    await assert.rejects(distribute((x: number) => x, { executor })(5 as unknown as number[]), TypeError);
+    await shutdown();
+    assert.equal(executor.shutdowns, 0);
+  });
+});
+
+describe('warnings', () => {
+  it('a source whose return() throws on break is a PARAFOR_CLEANUP_FAILED warning; the consumer is not disturbed', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if ((warning as { code?: unknown }).code === 'PARAFOR_CLEANUP_FAILED') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const source: Iterable<number> = {
+        [Symbol.iterator]: () => ({
+          next: () => ({ value: 1, done: false }),
+          return: () => {
+            throw new Error('cannot close');
+          },
+        }),
+      };
+      const stream = distribute((x: number) => x, { as: 'completed' })(source);
+      for await (const value of stream) {
+        assert.equal(value, 1);
+        break;
+      }
+      await until(() => warnings.length === 1);
+      assert.match(warnings[0]!.message, /closing the shards of <anonymous function> failed: Error: cannot close/);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

@@ -4,11 +4,10 @@
  * registered here, once, before the first `.ts` module is imported.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { say } from '../messages.js';
+import { resolveTsx } from '../util/tsx.js';
 
 /** Whether a module URL names a TypeScript file. */
 export function isTypeScript(url: string): boolean {
@@ -37,43 +36,19 @@ interface TsxApi {
 }
 
 async function register(moduleUrl: string, method: string): Promise<void> {
-  let esm: TsxApi;
-  let cjsFrom: string;
-  try {
-    esm = await import('tsx/esm/api');
-    cjsFrom = import.meta.url;
-  } catch {
-    const fromUser = locateTsx(moduleUrl);
-    if (fromUser === undefined) {
-      throw new Error(
-        say(
-          method,
-          `the method is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's `,
-        ) +
+  const esm = resolveTsx('tsx/esm/api', moduleUrl);
+  const cjs = resolveTsx('tsx/cjs/api', moduleUrl);
+  if (esm === undefined || cjs === undefined) {
+    throw new Error(
+      say(
+        method,
+        `the method is defined in a TypeScript module (${fileURLToPath(moduleUrl)}). A worker loads it with tsx's ` +
           `loader, but the package \`tsx\` cannot be found from ${dirname(fileURLToPath(moduleUrl))}: install it ` +
           '(`npm install --save-dev tsx`), or compile to JavaScript and run the compiled files.',
-      );
-    }
-    esm = (await import(fromUser.esm)) as TsxApi;
-    cjsFrom = fromUser.packageJson;
+      ),
+    );
   }
-  esm.register();
+  ((await import(esm)) as TsxApi).register();
   // `.ts` files in a CommonJS scope (no `"type": "module"`) are loaded through require().
-  (createRequire(cjsFrom)('tsx/cjs/api') as TsxApi).register();
-}
-
-/** tsx's ESM API as installed for the user's module: resolved through its package's `exports`. */
-function locateTsx(moduleUrl: string): { readonly esm: string; readonly packageJson: string } | undefined {
-  try {
-    const packageJson = createRequire(moduleUrl).resolve('tsx/package.json');
-    const manifest = JSON.parse(readFileSync(packageJson, 'utf8')) as {
-      exports?: Record<string, { import?: string | { default?: string } }>;
-    };
-    const entry = manifest.exports?.['./esm/api']?.import;
-    const file = typeof entry === 'string' ? entry : entry?.default;
-    if (file === undefined) return undefined;
-    return { esm: pathToFileURL(join(dirname(packageJson), file)).href, packageJson };
-  } catch {
-    return undefined;
-  }
+  ((await import(cjs)) as TsxApi).register();
 }

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import workerpool from 'workerpool';
+import { resolveTsx, type TsxEntry } from '../../util/tsx.js';
 
 /** Which kind of worker a pool runs. */
 export type PoolKind = 'worker' | 'process';
@@ -159,7 +160,7 @@ function entryScript(): { readonly url: string; readonly path: string; readonly 
 }
 
 function bootstrapCode(entryUrl: string): string {
-  const tsx = resolveTsx('tsx/esm/api');
+  const tsx = tsxFor('tsx/esm/api');
   return `import(${JSON.stringify(tsx)})
   .then((tsx) => { tsx.register(); return import(${JSON.stringify(entryUrl)}); })
   .catch((error) => { console.error(error); process.exit(1); });`;
@@ -172,18 +173,16 @@ function bootstrapCode(entryUrl: string): string {
 function childExecArgv(typescript: boolean): string[] {
   const inherited = process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
   const hasTsx = inherited.some((arg) => /(^|[/\\])tsx([/\\]|$)/.test(arg));
-  return typescript && !hasTsx ? [...inherited, '--import', resolveTsx('tsx/esm')] : inherited;
+  return typescript && !hasTsx ? [...inherited, '--import', tsxFor('tsx/esm')] : inherited;
 }
 
-function resolveTsx(specifier: string): string {
-  try {
-    return import.meta.resolve(specifier);
-  } catch (error) {
-    throw new Error(
-      `parafor is running from its TypeScript sources, and its workers need tsx to load them, but \`${specifier}\` could not be resolved; install tsx or use the compiled dist/`,
-      { cause: error },
-    );
-  }
+/** A tsx entry point the workers of parafor's own TypeScript sources need. */
+function tsxFor(entry: TsxEntry): string {
+  const url = resolveTsx(entry);
+  if (url !== undefined) return url;
+  throw new Error(
+    `parafor is running from its TypeScript sources, and its workers need tsx to load them, but \`${entry}\` could not be resolved; install tsx or use the compiled dist/`,
+  );
 }
 
 /** Workers are referenced while tasks run (so an awaited call finishes) and unreferenced when idle. */

@@ -1,7 +1,19 @@
 /**
- * The `'worker'` (worker threads) and `'process'` (child processes) executors. Light on purpose:
- * importing parafor must not load workerpool or start anything, so the pool and the session are
- * loaded by the first call.
+ * The `'worker'` (worker threads) and `'process'` (child processes) executors: the workerpool client.
+ *
+ * The life of a shard here:
+ * 1. `open()` (this file) loads the rest of this folder on the first call, then open-session.ts
+ *    checks what can be known to fail (the method's reference, the entry script, what cannot be
+ *    cloned), packs the call's constant part once, and probes the method in a worker.
+ * 2. The engine hands shards to session.ts, which gathers them into batches (batching.ts sizes
+ *    them) and sends one batch per worker slot through pool.ts, the one file that talks to workerpool.
+ * 3. In the worker, ../../worker/entry.ts runs each shard through the user's own method, found by
+ *    reference (method-ref.ts names it; ../../wire/ carries it, the values and the errors).
+ * 4. Each shard's result or error comes back on its own; a pool failure is read by failures.ts
+ *    (a worker died, a worker was already dead, a shutdown) to fail only the shards it concerns.
+ *
+ * This file is light on purpose: importing parafor must not load workerpool or start anything, so
+ * it imports the rest of the folder with `import()` at the first call (a lint rule holds that).
  * @module
  */
 import { availableParallelism } from 'node:os';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { distribute, ShardError, type DistributeOptions, type Executor } from '../src/index.js';
+import { distribute, ShardError, type DistributeOptions, type Executor } from '../../src/index.js';
 
 /**
  * Random shard lists, concurrency, buffer sizes, result orders, error policies and failure positions;

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const mode = import.meta.url.includes('/legacy/') ? 'legacy' : 'standard';
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 const DEADLINE_MS = 30_000;
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
-import { namedExecutor } from '../src/executors/registry.js';
+import { namedExecutor } from '../../../src/executors/registry.js';
 import {
   getDistribution,
   parallel,
@@ -15,9 +15,18 @@ import {
   shutdown,
   WorkerExitError,
   type ShardOutcome,
-} from '../src/index.js';
-import { closure, cube, digest, Hasher, hidden, LoudHasher, tens, WithCallback } from './fixtures/workers/shapes.js';
-import { range, sleep } from './helpers.js';
+} from '../../../src/index.js';
+import {
+  closure,
+  cube,
+  digest,
+  Hasher,
+  hidden,
+  LoudHasher,
+  tens,
+  WithCallback,
+} from '../../fixtures/workers/shapes.js';
+import { range, sleep } from '../../helpers.js';
 
 const mode = getDistribution(Hasher.prototype, 'hash')?.decorators;
 

@@ -4,9 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { getDistribution, parallel, ShardError, ShardTimeoutError, shutdown, type ShardOutcome } from '../src/index.js';
-import { cubeInProcess, digest, Hasher, WithCallback } from './fixtures/workers/shapes.js';
-import { range } from './helpers.js';
+import {
+  getDistribution,
+  parallel,
+  ShardError,
+  ShardTimeoutError,
+  shutdown,
+  type ShardOutcome,
+} from '../../../src/index.js';
+import { cubeInProcess, digest, Hasher, WithCallback } from '../../fixtures/workers/shapes.js';
+import { range } from '../../helpers.js';
 
 const mode = getDistribution(Hasher.prototype, 'hash')?.decorators;
 const inProcesses = { executor: 'process' } as const;

@@ -8,8 +8,8 @@ import {
   ShardTimeoutError,
   type Progress,
   type ShardOutcome,
-} from '../src/index.js';
-import { countingSource, deferred, InFlight, range, sleep, until } from './helpers.js';
+} from '../../src/index.js';
+import { countingSource, deferred, InFlight, range, sleep, until } from '../helpers.js';
 
 describe('result order', () => {
   // Later shards finish first, so completion order is the reverse of input order.

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const mode = import.meta.url.includes('/legacy/') ? 'legacy' : 'standard';
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/workers/${name}.js`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/workers/${name}.js`, import.meta.url));
 /** Far above what these scripts take (well under a second): only a script that hangs reaches it. */
 const DEADLINE_MS = 20_000;
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { autoBatches, fixedBatches, MAX_BATCH, MIN_IDEAL_BATCH_MS } from '../src/executors/pool/batching.js';
-import { distribute, getDistribution, parallel, shutdown, type ShardOutcome } from '../src/index.js';
-import { Hasher } from './fixtures/workers/shapes.js';
-import { range } from './helpers.js';
+import { autoBatches, fixedBatches, MAX_BATCH, MIN_IDEAL_BATCH_MS } from '../../../src/executors/pool/batching.js';
+import { distribute, getDistribution, parallel, shutdown, type ShardOutcome } from '../../../src/index.js';
+import { Hasher } from '../../fixtures/workers/shapes.js';
+import { range } from '../../helpers.js';
 
 const mode = getDistribution(Hasher.prototype, 'hash')?.decorators;
 

@@ -8,8 +8,8 @@ import {
   DISTRIBUTION_KEY,
   type DistributeOptions,
   type DistributionRecord,
-} from '../src/index.js';
-import { range, sleep } from './helpers.js';
+} from '../../src/index.js';
+import { range, sleep } from '../helpers.js';
 
 class Report {
   constructor(readonly factor = 3) {}

@@ -58,3 +58,16 @@ export async function until(condition: () => boolean, tries = 5000): Promise<voi
   }
   throw new Error('condition never held');
 }
+
+/**
+ * Collects the process warnings with `code` emitted while it is listening; `stop()` ends it. Use
+ * with `try … finally` so a failing test does not leave the listener behind.
+ */
+export function warningsWith(code: string): { readonly warnings: Error[]; readonly stop: () => void } {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    if ((warning as { code?: unknown }).code === code) warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  return { warnings, stop: () => process.off('warning', onWarning) };
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { currentShard, distribute, distributeOver, parallel, runShard, shutdown, type Executor } from '../src/index.js';
-import { range, sleep, until } from './helpers.js';
+import { range, sleep, until, warningsWith } from './helpers.js';
 
 class Service {
   calls = 0;
@@ -205,11 +205,7 @@ describe('shutdown() and custom executors', () => {
 
 describe('warnings', () => {
   it('a source whose return() throws on break is a PARAFOR_CLEANUP_FAILED warning; the consumer is not disturbed', async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error): void => {
-      if ((warning as { code?: unknown }).code === 'PARAFOR_CLEANUP_FAILED') warnings.push(warning);
-    };
-    process.on('warning', onWarning);
+    const { warnings, stop } = warningsWith('PARAFOR_CLEANUP_FAILED');
     try {
       const source: Iterable<number> = {
         [Symbol.iterator]: () => ({
@@ -227,7 +223,7 @@ describe('warnings', () => {
       await until(() => warnings.length === 1);
       assert.match(warnings[0]!.message, /closing the shards of <anonymous function> failed: Error: cannot close/);
     } finally {
-      process.off('warning', onWarning);
+      stop();
     }
   });
 });

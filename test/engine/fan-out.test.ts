@@ -9,7 +9,7 @@ import {
   type Progress,
   type ShardOutcome,
 } from '../../src/index.js';
-import { countingSource, deferred, InFlight, range, sleep, until } from '../helpers.js';
+import { countingSource, deferred, InFlight, range, sleep, until, warningsWith } from '../helpers.js';
 
 describe('result order', () => {
   // Later shards finish first, so completion order is the reverse of input order.
@@ -333,11 +333,7 @@ describe('errors', () => {
   });
 
   it('a throwing onProgress does not lose results, and each throw is a process warning with a code', async () => {
-    const warnings: Error[] = [];
-    const onWarning = (warning: Error): void => {
-      if ((warning as { code?: unknown }).code === 'PARAFOR_ON_PROGRESS_THREW') warnings.push(warning);
-    };
-    process.on('warning', onWarning);
+    const { warnings, stop } = warningsWith('PARAFOR_ON_PROGRESS_THREW');
     try {
       const run = distribute((x: number) => x, {
         onProgress: () => {
@@ -348,7 +344,7 @@ describe('errors', () => {
       await until(() => warnings.length === 2);
       assert.match(warnings[0]!.message, /onProgress of <anonymous function> threw: Error: bad callback/);
     } finally {
-      process.off('warning', onWarning);
+      stop();
     }
   });
 });

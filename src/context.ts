@@ -22,6 +22,26 @@ export interface ShardContext {
 
 const storage = new AsyncLocalStorage<ShardContext>();
 
+/** Calls that may run shards in this thread now. */
+let holders = 0;
+
+/**
+ * Keeps {@link currentShard} working while a call runs; the returned function lets go, once. When
+ * no call holds it any more the storage is disabled: on Node 20 and 22 an enabled
+ * `AsyncLocalStorage` keeps V8's promise hooks on for the whole process, and every promise of the
+ * program around parafor would pay for them long after its calls ended. The next call's first shard
+ * enables it again.
+ */
+export function holdShardContext(): () => void {
+  holders++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    if (--holders === 0) storage.disable();
+  };
+}
+
 /**
  * Inside a distributed method: which shard is running, and the `AbortSignal` that says when to stop.
  * Outside one: `undefined`.

@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { consumerStopped, ShardSourceError } from '../errors.js';
+import { holdShardContext } from '../context.js';
 import type { DistributedMethod, ExecutorSession } from '../executors/executor.js';
 import { rememberOpened } from '../lifecycle.js';
 import { warn } from '../messages.js';
@@ -57,6 +58,8 @@ export class FanOut {
   #done = 0;
   #failed = 0;
   #startedAt = 0;
+  /** Lets go of the shard context when the call is over (see holdShardContext). */
+  #releaseContext: (() => void) | undefined;
 
   /**
    * Shards submitted to the session at once (it runs or queues them); the rest wait here. Read live:
@@ -113,6 +116,9 @@ export class FanOut {
         if (this.#fatal !== undefined) throw this.#fatal.error;
         const next = take();
         if (next !== undefined) {
+          // Taking it freed a place in the read-ahead bound: refill it now, not when the consumer
+          // comes back for more, so the shards run while the consumer works on this one.
+          this.#pump();
           yield next;
           continue;
         }
@@ -129,6 +135,7 @@ export class FanOut {
     const { method, options, shards } = this.#spec;
     const { executor, timeout, batchSize, transfer, module } = options;
     this.#startedAt = performance.now();
+    this.#releaseContext = holdShardContext();
     rememberOpened(executor);
     this.#session = await executor.open({
       method,
@@ -289,6 +296,7 @@ export class FanOut {
     const { method } = this.#spec;
     this.#controller.abort(reason);
     for (const running of [...this.#running]) running.stop(reason);
+    this.#releaseContext?.();
     if (!this.#sourceDone) {
       try {
         // Not awaited: an async source blocked in `next()` would make the consumer's `break` hang.

@@ -136,6 +136,31 @@ describe('concurrency and lazy reading', () => {
     await until(() => source.closed);
   });
 
+  for (const as of ['completed', 'ordered'] as const) {
+    it(`as: '${as}' starts the next shard as soon as the consumer takes a result, while it works on it`, async () => {
+      // concurrency 2, no buffer: taking the first result frees a place, which a third shard fills
+      // at once, before the consumer asks for more.
+      const gates = range(4).map(() => deferred());
+      let started = 0;
+      const stream = distribute(
+        async (i: number) => {
+          started++;
+          await gates[i]!.promise;
+          return i;
+        },
+        { concurrency: 2, bufferSize: 0, as },
+      )(range(4));
+      const first = stream.next();
+      gates[0]!.resolve();
+      assert.deepEqual(await first, { value: 0, done: false });
+      await until(() => started === 3);
+      for (const gate of gates) gate.resolve();
+      const rest: number[] = [];
+      for await (const value of stream) rest.push(value);
+      assert.deepEqual(rest.sort(), [1, 2, 3]);
+    });
+  }
+
   it('streams an endless source and stops it on break: the source is closed and no new shard starts', async () => {
     const source = countingSource();
     let started = 0;

@@ -17,13 +17,14 @@ const index = new URL('../../../src/index.js', import.meta.url).href;
 /** Far above what these scripts take: only a script that hangs reaches it. */
 const DEADLINE_MS = 20_000;
 
-// The shard returns, then its worker dies with nothing to do: an uncaught error in a timer.
+// The shard returns, then its worker dies with nothing to do: an uncaught error in a timer, late
+// enough for the result to reach the main thread first even on a loaded machine.
 const lib = `import { distribute } from ${JSON.stringify(index)};
 export const late = distribute(
   (i) => {
     setTimeout(() => {
       throw new Error('thrown after shard ' + i + ' returned');
-    }, 5);
+    }, 100);
     return i * 2;
   },
   { executor: process.env.EXECUTOR },
@@ -34,7 +35,7 @@ export const late = distribute(
 const main = `import { shutdown } from ${JSON.stringify(index)};
 import { late } from './lib.mjs';
 const first = await late([1]);
-await new Promise((resolve) => setTimeout(resolve, 300));
+await new Promise((resolve) => setTimeout(resolve, 600));
 if (process.env.THEN === 'call') {
   console.log(JSON.stringify({ first, second: await late([2, 3]) }));
 } else {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { StartupResult } from './cpu-startup-child.js';
-import { median, ms, plural, ROOT, spread, type Row, type Suite } from './harness.js';
+import { availableParallelism } from 'node:os';
+import { median, ms, plural, ROOT, spread, times, type Row, type Suite } from './harness.js';
 
 type Mode = 'worker' | 'process' | 'none';
 
@@ -55,11 +56,16 @@ function compiledScripts(): { readonly main: string; readonly dispose: () => voi
   );
   writeFileSync(
     join(dir, 'main.mjs'),
-    "import { worker, processes } from './work.mjs';\n" +
+    "import { availableParallelism } from 'node:os';\nimport { burn, worker, processes } from './work.mjs';\n" +
       'const call = { worker, process: processes }[process.argv[2]];\n' +
-      'let result = { firstMs: 0, secondMs: 0 };\n' +
+      'let result = { firstMs: 0, afterWarmUpSpeedup: 0, secondMs: 0 };\n' +
       'if (call) { let t = performance.now(); await call([1000]); const firstMs = performance.now() - t;\n' +
-      '  t = performance.now(); await call([1000]); result = { firstMs, secondMs: performance.now() - t }; }\n' +
+      '  const p = 1000000; t = performance.now(); burn(p); const rounds = Math.round((p * 50) / Math.max(performance.now() - t, 0.01));\n' +
+      '  const shards = Array.from({ length: 2 * availableParallelism() }, () => rounds);\n' +
+      '  t = performance.now(); await call(shards); const parallelMs = performance.now() - t;\n' +
+      '  t = performance.now(); for (const s of shards) burn(s); const sequentialMs = performance.now() - t;\n' +
+      '  t = performance.now(); await call([1000]);\n' +
+      '  result = { firstMs, afterWarmUpSpeedup: sequentialMs / parallelMs, secondMs: performance.now() - t }; }\n' +
       'console.log(JSON.stringify(result));\n',
   );
   return { main: join(dir, 'main.mjs'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
@@ -69,6 +75,7 @@ export const cpuStartup: Suite = {
   name: 'cpu-startup',
   title: "First call (pool start) and exit time of a finished script, 'worker' and 'process'",
   async run({ runs = 5, progress }) {
+    const cores = availableParallelism();
     const tsx = import.meta.resolve('tsx');
     const child = fileURLToPath(new URL('./cpu-startup-child.ts', import.meta.url));
     const compiled = compiledScripts();
@@ -98,9 +105,15 @@ export const cpuStartup: Suite = {
               samples[mode].map((s) => s.firstMs),
             ),
           );
+          const speedups = samples[mode].map((s) => s.afterWarmUpSpeedup);
+          rows.push({
+            measure: `${variant.label}: '${mode}' right after a one-shard warm-up: ${2 * cores} x 50 ms CPU, sequential / parafor`,
+            value: times(median(speedups)),
+            detail: `${speedups.map((v) => v.toFixed(2)).join(', ')}; ${cores} cores, so at most ${cores}.00x`,
+          });
           rows.push(
             row(
-              `'${mode}' second call`,
+              `'${mode}' one-shard call on the warm pool`,
               samples[mode].map((s) => s.secondMs),
             ),
           );

@@ -32,7 +32,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
   // `Infinity` would mean one worker per shard: for workers it means one per core.
   const slots = Number.isFinite(call.concurrency) ? call.concurrency : availableParallelism();
   pool.reserve(slots);
-  await probe(pool, ref, context, call.signal);
+  await probe(pool, ref, context, slots, call.signal);
   let sizer: BatchSizer;
   if (options.batchSize !== 'auto') sizer = fixedBatches(options.batchSize);
   // A timeout counts per shard and stops the shard's worker: shards then travel alone.
@@ -73,15 +73,27 @@ function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[])
 const probed = new Set<string>();
 
 /**
- * Loads the method in a worker once per method, so that a method that cannot be found, or a module
- * that fails to import there, fails the call at once rather than every shard.
+ * Loads the method once per method, so that a method that cannot be found, or a module that fails
+ * to import in a worker, fails the call at once rather than every shard. It is loaded in `slots`
+ * workers together: the call waits only for the first to answer, and the others warm up meanwhile,
+ * so that a first call with a single shard leaves the pool ready for the next.
  */
-async function probe(pool: SharedPool, ref: MethodRef, context: Uint8Array, signal: AbortSignal): Promise<void> {
+async function probe(
+  pool: SharedPool,
+  ref: MethodRef,
+  context: Uint8Array,
+  slots: number,
+  signal: AbortSignal,
+): Promise<void> {
   const key = JSON.stringify([pool.kind, ref.module, ref.key, ref.fingerprint, ref.owner]);
   if (probed.has(key)) return;
   signal.throwIfAborted();
   const generation = pool.generation;
   const job = pool.exec<ProbeAnswer>('probe', [context]);
+  // The warm-ups' answers are the first's: nobody reads them, and they never keep the program alive.
+  for (let i = 1; i < Math.min(slots, pool.size); i++) {
+    pool.exec<ProbeAnswer>('probe', [context], { background: true }).result.catch(() => undefined);
+  }
   const onAbort = (): void => job.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
   let answer: ProbeAnswer;

@@ -23,6 +23,11 @@ export interface PoolExecOptions {
   readonly on?: (payload: unknown) => void;
   /** Buffers moved to the worker with the parameters (worker threads only). */
   readonly transfer?: readonly ArrayBuffer[];
+  /**
+   * Work nobody waits for (warming a worker up): it does not keep the program alive, so a program
+   * whose calls are over exits without waiting for it.
+   */
+  readonly background?: boolean;
 }
 
 /**
@@ -74,12 +79,16 @@ export class SharedPool {
   /** Runs `method` of the worker entry with `params` on a free worker (queued until one is free). */
   exec<T>(method: 'run' | 'probe', params: readonly unknown[], options: PoolExecOptions = {}): PoolJob<T> {
     const pool = (this.#pool ??= createPool(this.kind, this.#size));
-    if (this.#busy++ === 0) setReferenced(pool, true);
+    const counted = options.background !== true;
+    if (counted && this.#busy++ === 0) setReferenced(pool, true);
     const task = pool.exec(method, [...params], {
       ...(options.on === undefined ? {} : { on: options.on }),
       ...(options.transfer === undefined ? {} : { transfer: [...options.transfer] }),
     });
-    let released = false;
+    // workerpool starts a worker for the task at once if it may; with nothing else running, that new
+    // worker must not keep the program alive.
+    if (!counted && this.#busy === 0) setReferenced(pool, false);
+    let released = !counted;
     const release = (): void => {
       if (released) return;
       released = true;
@@ -100,6 +109,11 @@ export class SharedPool {
       );
     });
     return { result, cancel: () => void task.cancel() };
+  }
+
+  /** How many workers the pool has now (0 before its first task). */
+  get workers(): number {
+    return this.#pool?.stats().totalWorkers ?? 0;
   }
 
   /** Terminates every worker at once; the next `exec` starts a new pool. Safe to call twice. */

@@ -68,6 +68,13 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true, true], later: [10] });
   });
 
+  for (const executor of ['worker', 'process']) {
+    it(`'${executor}': a first call with one shard starts every worker the call may use, and the script still exits`, async () => {
+      const { lines } = await runScript('warm', { EXECUTOR: executor });
+      assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { results: [42], workers: 3 });
+    });
+  }
+
   it('a call never runs more than its concurrency when another call grows the shared pool', async () => {
     const { lines } = await runScript('pool-grows');
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { most: 2 });

@@ -17,6 +17,20 @@ export function burn(rounds: number): number {
   return x >>> 0;
 }
 
+/**
+ * About a microsecond of real work per shard (bench/main-thread.ts): `rounds` xorshift steps seeded
+ * by the shard, so every shard computes something of its own.
+ */
+export function spin(seed: number, rounds: number): number {
+  let x = (seed ^ 0x9e3779b9) | 0; // an int32 from the start: the loop stays in int32 arithmetic
+  for (let i = 0; i < rounds; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+  }
+  return x >>> 0;
+}
+
 /** The tiny shard of the throughput benchmark. */
 export function square(x: number): number {
   return x * x;
@@ -27,6 +41,9 @@ export const parallelBurn = distribute(burn, { executor: 'worker' });
 
 /** parafor's `'worker'` executor over `square`, with every default (auto-batching). */
 export const parallelSquare = distribute(square, { executor: 'worker' });
+
+/** parafor's `'worker'` executor over `spin`, with every default. */
+export const parallelSpin = distribute(spin, { executor: 'worker' });
 
 /** parafor's `'process'` executor over `burn`. */
 export const processBurn = distribute(burn, { executor: 'process' });

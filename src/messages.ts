@@ -12,7 +12,7 @@ import { inspect } from 'node:util';
  * custom inspection), so it never throws, whatever the value.
  */
 export function describe(value: unknown): string {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  const type = typeOf(value);
   let shown: string;
   try {
     shown = inspect(value, {
@@ -29,6 +29,16 @@ export function describe(value: unknown): string {
   }
   const short = shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
   return `\`${short}\` (${type})`;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  try {
+    return Array.isArray(value) ? 'array' : typeof value;
+  } catch {
+    // A revoked proxy cannot even say whether it is an array.
+    return typeof value;
+  }
 }
 
 /** The one template of every message: `Who: Sentence`. */

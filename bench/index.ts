@@ -21,10 +21,20 @@ import { threadThroughput } from './thread-throughput.js';
 import { cpu } from './cpu.js';
 import { cpuStartup } from './cpu-startup.js';
 import { tiny } from './tiny.js';
+import { hostTax } from './host-tax.js';
 import { mainThread } from './main-thread.js';
 
 /** The suites, in the order they run. Append new ones here. */
-export const SUITES: readonly Suite[] = [article, threadThroughput, streamMemory, cpu, tiny, mainThread, cpuStartup];
+export const SUITES: readonly Suite[] = [
+  article,
+  threadThroughput,
+  streamMemory,
+  cpu,
+  tiny,
+  mainThread,
+  cpuStartup,
+  hostTax,
+];
 
 const { values } = parseArgs({
   options: {

@@ -1,0 +1,56 @@
+/**
+ * One host-tax measurement, run by bench/host-tax.ts in a fresh process: the program's own
+ * promise-heavy code (p-map over 200,000 items, then an `await` loop), timed before any parafor call,
+ * while a parafor call runs, and after it ended. Prints one JSON line.
+ * @module
+ */
+import pMap from 'p-map';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { distribute } from '../src/index.js';
+
+export interface HostTaxResult {
+  readonly node: string;
+  /** Best of several runs, in ms. */
+  readonly beforeMs: number;
+  readonly duringMs: number;
+  readonly afterMs: number;
+}
+
+async function hostWork(): Promise<number> {
+  const start = performance.now();
+  await pMap(
+    Array.from({ length: 200_000 }, (_, i) => i),
+    async (x) => x * 2,
+    { concurrency: 8 },
+  );
+  for (let i = 0; i < 200_000; i++) await Promise.resolve(i);
+  return performance.now() - start;
+}
+
+async function best(runs = 5): Promise<number> {
+  let fastest = Infinity;
+  for (let i = 0; i < runs; i++) fastest = Math.min(fastest, await hostWork());
+  return fastest;
+}
+
+const beforeMs = await best();
+
+// A call that keeps running (slow I/O-like shards) while the program does its own work.
+const controller = new AbortController();
+async function* forever(): AsyncGenerator<number> {
+  for (let i = 0; ; i++) yield i;
+}
+const running = distribute(
+  async (i: number) => {
+    await sleep(20);
+    return i;
+  },
+  { concurrency: 4, signal: controller.signal },
+)(forever()).catch(() => undefined);
+await sleep(50);
+const duringMs = await best();
+controller.abort();
+await running;
+
+const afterMs = await best();
+console.log(JSON.stringify({ node: process.version, beforeMs, duringMs, afterMs } satisfies HostTaxResult));

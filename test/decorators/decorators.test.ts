@@ -222,6 +222,21 @@ describe(`decorators (${decoratorMode} mode)`, () => {
     assert.throws(() => distributeOver('abc' as never), TypeError);
   });
 
+  it('the function form refuses at once a first argument that is not a function, when options follow', () => {
+    const asFunctionForm = distribute as unknown as (...args: unknown[]) => unknown;
+    for (const notAFunction of [undefined, null, 5, 'cube', { concurrency: 2 }]) {
+      assert.throws(
+        () => asFunctionForm(notAFunction, { concurrency: 0 }),
+        (error: unknown) =>
+          error instanceof TypeError &&
+          /^distribute\(\): Expected a function to distribute \(then its options\), got /.test(error.message),
+      );
+    }
+    // One argument is the decorator factory's form: `@distribute(options)`, `@distribute()`.
+    assert.equal(typeof asFunctionForm({ concurrency: 2 }), 'function');
+    assert.equal(typeof asFunctionForm(undefined), 'function');
+  });
+
   it('rejects non-iterable shards at call time, naming the method, before any shard runs', async () => {
     await assert.rejects(
       (new Report() as any).getCube(5),

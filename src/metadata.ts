@@ -60,9 +60,9 @@ export function recordDistribution(
 export function getDistribution(target: object, key?: string | symbol): DistributionRecord | undefined {
   if (key === undefined) return Reflect.getMetadata(DISTRIBUTION_KEY, target) as DistributionRecord | undefined;
   const member: unknown = Reflect.get(target, key);
-  if (typeof member === 'function') {
-    const record = Reflect.getMetadata(DISTRIBUTION_KEY, member) as DistributionRecord | undefined;
-    if (record !== undefined) return record;
-  }
+  // The member itself decides: an undecorated override in a subclass is not distributed, though
+  // reflect-metadata would find its parent's record on (prototype, key) up the prototype chain.
+  if (typeof member === 'function')
+    return Reflect.getMetadata(DISTRIBUTION_KEY, member) as DistributionRecord | undefined;
   return Reflect.getMetadata(DISTRIBUTION_KEY, target, key) as DistributionRecord | undefined;
 }

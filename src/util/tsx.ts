@@ -9,6 +9,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+/**
+ * Whether Node flags load tsx (`--import tsx`, `--loader tsx`, a path into tsx's package): a process
+ * started with them already transforms TypeScript, and registering tsx again would transform each
+ * module twice.
+ */
+export function flagsLoadTsx(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.some((arg) => /(^|[/\\])tsx([/\\]|$)/.test(arg));
+}
+
 /** The entry points of tsx that parafor uses. */
 export type TsxEntry = 'tsx/esm' | 'tsx/esm/api' | 'tsx/cjs/api';
 

@@ -6,8 +6,9 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { say } from '../messages.js';
-import { resolveTsx } from '../util/tsx.js';
+import { flagsLoadTsx, resolveTsx } from '../util/tsx.js';
 
 /** Whether a module URL names a TypeScript file. */
 export function isTypeScript(url: string): boolean {
@@ -36,6 +37,9 @@ interface TsxApi {
 }
 
 async function register(moduleUrl: string, method: string): Promise<void> {
+  // A child process gets the parent's flags, tsx's loader among them when the parent ran with it: it
+  // already loads TypeScript. (A worker thread runs no preload of its flags, so it always registers.)
+  if (isMainThread && flagsLoadTsx()) return;
   const esm = resolveTsx('tsx/esm/api', moduleUrl);
   const cjs = resolveTsx('tsx/cjs/api', moduleUrl);
   if (esm === undefined || cjs === undefined) {

@@ -34,6 +34,8 @@ const expected = {
   indices: [0, 1, 2],
   inWorkers: true,
   triples: [3, 6],
+  scaled: [4, 8],
+  made: [3],
   squares: [4, 9],
   failure: { name: 'SyntaxError', code: 'E_TS', message: 'bad 1' },
 };

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import workerpool from 'workerpool';
-import { resolveTsx, type TsxEntry } from '../../util/tsx.js';
+import { flagsLoadTsx, resolveTsx, type TsxEntry } from '../../util/tsx.js';
 
 /** Which kind of worker a pool runs. */
 export type PoolKind = 'worker' | 'process';
@@ -186,8 +186,7 @@ function bootstrapCode(entryUrl: string): string {
  */
 function childExecArgv(typescript: boolean): string[] {
   const inherited = process.execArgv.filter((arg) => !/^--(inspect|debug)/.test(arg));
-  const hasTsx = inherited.some((arg) => /(^|[/\\])tsx([/\\]|$)/.test(arg));
-  return typescript && !hasTsx ? [...inherited, '--import', tsxFor('tsx/esm')] : inherited;
+  return typescript && !flagsLoadTsx(inherited) ? [...inherited, '--import', tsxFor('tsx/esm')] : inherited;
 }
 
 /** A tsx entry point the workers of parafor's own TypeScript sources need. */

@@ -39,9 +39,9 @@ console.log(JSON.stringify({ before, seen, results, after: await probe() }));`,
   it('keeps working in a call that is still running when another call ends', async () => {
     const gate = deferred();
     const slow = distribute(
-      async (i: number) => {
+      async (_: number) => {
         await gate.promise;
-        await null;
+        await Promise.resolve();
         return currentShard()?.index;
       },
       { concurrency: 3 },
@@ -56,7 +56,7 @@ console.log(JSON.stringify({ before, seen, results, after: await probe() }));`,
     const outer = distribute(
       async (i: number) => {
         await inner([i, i]);
-        await null;
+        await Promise.resolve();
         return currentShard()?.index;
       },
       { concurrency: 2 },

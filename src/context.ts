@@ -71,6 +71,23 @@ export function runShard(method: DistributedMethod, task: ShardTask): Promise<un
   return storage.run(new LazyContext(method.name, task), callOne, method, task);
 }
 
+/**
+ * Like {@link runShard}, for a caller that awaits only what needs awaiting (the worker, running a
+ * batch): gives back what the function returned as it is, a value or a promise, and lets a sync
+ * throw through. A sync shard then costs no promise and no turn of the microtask queue.
+ *
+ * @param method - the call's method
+ * @param task - the shard to run
+ * @returns what the function returned, unawaited
+ */
+export function callShard(method: DistributedMethod, task: ShardTask): unknown {
+  return storage.run(new LazyContext(method.name, task), callRaw, method, task);
+}
+
+function callRaw(method: DistributedMethod, task: ShardTask): unknown {
+  return method.fn.call(method.thisArg, task.shard, ...task.args);
+}
+
 /** A {@link ShardContext} that reads the task's `signal` only when asked: no shard pays for an AbortController it never uses. */
 class LazyContext implements ShardContext {
   readonly method: string;

@@ -10,8 +10,9 @@ import type { DistributionRecord } from '../metadata.js';
 import { methodName } from '../naming.js';
 import { resolveOptions, resultOrder, type ResolvedOptions } from '../options.js';
 import type { DistributeOptions, Shards } from '../types.js';
-import { FanOut, type Settled } from './fan-out.js';
-import { assertShards } from './shards.js';
+import { FanOut } from './fan-out.js';
+import { outcomeAt, type Settled } from './outcomes.js';
+import { assertShards, countShards } from './shards.js';
 
 /** A call to run: the method's record, its `this`, the shards and what every shard also gets. */
 export interface CallRequest {
@@ -59,17 +60,19 @@ function shape(method: DistributedMethod, shards: Shards<unknown>, args: readonl
   });
   const item = itemMaker(options);
   return options.as === 'array'
-    ? collect(method.name, fanOut, item, settled)
+    ? collect(method.name, fanOut, item, settled, countShards(shards))
     : stream(method.name, fanOut, item, settled);
 }
 
 /** Turns an outcome into what the caller receives. Without `results: 'settled'` only successes get here. */
 type ItemMaker = (outcome: Settled) => unknown;
 
+const valueItem: ItemMaker = (outcome) => (outcome.ok ? outcome.value : outcome.error);
+
 function itemMaker(options: ResolvedOptions): ItemMaker {
   switch (options.results) {
     case 'values':
-      return (outcome) => (outcome.ok ? outcome.value : outcome.error);
+      return valueItem;
     case 'entries':
       return (outcome) => ({
         index: outcome.index,
@@ -84,17 +87,37 @@ function itemMaker(options: ResolvedOptions): ItemMaker {
   }
 }
 
-// With `stopOnError: false` failures reach the consumer too; they are gathered into an AggregateError.
-async function collect(name: string, fanOut: FanOut, item: ItemMaker, settled: boolean): Promise<unknown[]> {
-  const results: unknown[] = [];
+/**
+ * Gathers every outcome into an array in input order. The values of a run without a failure are
+ * copied as they are: a shard costs one store here. With `stopOnError: false` failures reach here
+ * too; they are gathered into an AggregateError.
+ */
+async function collect(
+  name: string,
+  fanOut: FanOut,
+  item: ItemMaker,
+  settled: boolean,
+  total: number | undefined,
+): Promise<unknown[]> {
+  const results: unknown[] = total === undefined ? [] : new Array<unknown>(total);
   const errors: ShardError[] = [];
   for await (const batch of fanOut.batches()) {
-    for (const outcome of batch) {
-      if (!outcome.ok && !settled) errors.push(outcome.error);
-      else results[outcome.index] = item(outcome);
+    for (const run of batch) {
+      if (run.errors === undefined && item === valueItem) {
+        const { start, count, values } = run;
+        for (let i = 0; i < count; i++) results[start + i] = values[i];
+        continue;
+      }
+      for (let i = 0; i < run.count; i++) {
+        const outcome = outcomeAt(run, i);
+        if (!outcome.ok && !settled) errors.push(outcome.error);
+        else results[outcome.index] = item(outcome);
+      }
     }
   }
   if (errors.length > 0) throw aggregate(name, errors);
+  // The input said how many shards it had; an array that shrank during the call gave fewer.
+  if (results.length > fanOut.read) results.length = fanOut.read;
   return results;
 }
 

@@ -7,11 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { ShardError, ShardTimeoutError } from '../errors.js';
 import type { ShardTask } from '../executors/executor.js';
-
-/** One shard's outcome, as the engine reports it. */
-export type Settled =
-  | { readonly index: number; readonly shard: unknown; readonly ok: true; readonly value: unknown }
-  | { readonly index: number; readonly shard: unknown; readonly ok: false; readonly error: ShardError };
+import type { Settled } from './outcomes.js';
 
 /** What the shards of one fan-out share. */
 export interface ShardOwner {

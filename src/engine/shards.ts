@@ -40,3 +40,18 @@ export function countShards(shards: Shards<unknown>): number | undefined {
   if (shards instanceof Set || shards instanceof Map) return shards.size;
   return undefined;
 }
+
+const arrayValues = Array.prototype[Symbol.iterator];
+
+/**
+ * The shards as an array the engine may index directly, when reading it that way is what its
+ * iterator would do: a plain array (or subclass) whose iterator is the built-in one. Otherwise
+ * `undefined`, and the shards are read through their iterator.
+ */
+export function arrayShards(shards: Shards<unknown>): readonly unknown[] | undefined {
+  if (!Array.isArray(shards)) return undefined;
+  const candidate = shards as unknown[] & Partial<AsyncIterable<unknown>>;
+  return candidate[Symbol.asyncIterator] === undefined && candidate[Symbol.iterator] === arrayValues
+    ? candidate
+    : undefined;
+}

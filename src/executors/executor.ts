@@ -68,6 +68,56 @@ export interface ShardTask {
   started(): void;
 }
 
+/**
+ * Consecutive shards handed to {@link ExecutorSession.runChunk} at once: shard `start + i` of the
+ * input is `shards[i]`. The session reports their outcomes as they come, in pieces of any size and
+ * any order, each shard exactly once: {@link ShardChunk.settle} for results (failures included),
+ * {@link ShardChunk.fail} for shards that failed together.
+ *
+ * @example
+ * ```ts
+ * runChunk(chunk) {
+ *   chunk.started(0, chunk.shards.length);
+ *   const values = [];
+ *   const failures = [];
+ *   chunk.shards.forEach((shard, i) => {
+ *     try {
+ *       values[i] = work(shard);
+ *     } catch (error) {
+ *       failures.push([i, error]);
+ *     }
+ *   });
+ *   chunk.settle(0, values, failures);
+ * }
+ * ```
+ */
+export interface ShardChunk {
+  /** Position in the input of the first shard, from 0. */
+  readonly start: number;
+  /** The shards, in input order. */
+  readonly shards: readonly unknown[];
+  /** The arguments after the shards, passed to every call. */
+  readonly args: readonly unknown[];
+  /**
+   * Aborted when the call stops (a failure, an abort, a consumer that stopped reading): the session
+   * stops the chunk's work. Answers after that are ignored, so none is needed.
+   */
+  readonly signal: AbortSignal;
+  /** Shards `offset` to `offset + count - 1` start running now: their progress durations count from here. */
+  started(offset: number, count: number): void;
+  /**
+   * Shards `offset` to `offset + values.length - 1` are done: `values[i]` is the result of shard
+   * `offset + i`, except for the positions `i` listed in `failures`, with what they threw.
+   * @throws RangeError if a shard is outside the chunk or was already settled
+   */
+  settle(offset: number, values: readonly unknown[], failures?: readonly (readonly [number, unknown])[]): void;
+  /**
+   * Shards `offset` to `offset + count - 1` failed with `error`.
+   * @throws RangeError if a shard is outside the chunk or was already settled
+   */
+  fail(offset: number, count: number, error: unknown): void;
+}
+
 /** What {@link Executor.open} returns: runs the shards of one call. */
 export interface ExecutorSession {
   /**
@@ -79,6 +129,14 @@ export interface ExecutorSession {
   readonly capacity?: number;
   /** Runs one shard and settles with its result or its error. May queue it until a slot is free. */
   run(task: ShardTask): Promise<unknown>;
+  /**
+   * Optional, for executors whose per-shard cost matters (the worker executors): runs consecutive
+   * shards handed over at once, and reports through the chunk. When a session has it, the engine
+   * hands it chunks instead of one {@link ShardTask} per shard, for every call without a finite
+   * `timeout` (a timeout is kept per shard, through its task); chunks count shard by shard against
+   * `capacity`. An exception it throws fails the whole chunk.
+   */
+  runChunk?(chunk: ShardChunk): void;
   /** The call is over: release what the session holds. Shared pools stay up. */
   close(): void | Promise<void>;
 }

@@ -31,8 +31,12 @@ export type PackedList = Float64Array | Uint8Array;
  * @throws the serializer's `DataCloneError` if some value cannot be cloned
  */
 export function packList(values: readonly unknown[]): PackedList {
-  for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'number') return pack(values);
-  return Float64Array.from(values as readonly number[]);
+  const count = values.length;
+  for (let i = 0; i < count; i++) if (typeof values[i] !== 'number') return pack(values);
+  // A plain loop: Float64Array.from() goes through the array's iterator, element by element.
+  const packed = new Float64Array(count);
+  for (let i = 0; i < count; i++) packed[i] = values[i] as number;
+  return packed;
 }
 
 /** {@link packLenient}'s answer: the list packed, with the values that could not be left out. */
@@ -78,7 +82,11 @@ export function packLenient(
 
 /** Rebuilds a list from {@link packList}. */
 export function unpackList(packed: PackedList): unknown[] {
-  return packed instanceof Float64Array ? Array.from(packed) : (unpack(packed) as unknown[]);
+  if (!(packed instanceof Float64Array)) return unpack(packed) as unknown[];
+  // A plain loop, not Array.from(): the numbers land unboxed in a double array, one store each.
+  const values = new Array<unknown>(packed.length);
+  for (let i = 0; i < packed.length; i++) values[i] = packed[i];
+  return values;
 }
 
 /** Where in a value the part that cannot be cloned is, and what it is. */

@@ -41,8 +41,11 @@ export interface BatchRequest {
   readonly call: number;
   /** The serialized {@link CallContext}. */
   readonly context: Uint8Array;
-  /** Index of each shard in the call's input, for `currentShard()` and messages. */
-  readonly indices: readonly number[];
+  /**
+   * Index of each shard in the call's input, for `currentShard()` and messages. A typed array: the
+   * structured clone copies it as bytes, where an array of numbers costs about 0.1 us per number.
+   */
+  readonly indices: Float64Array;
   /** The shards, packed (see `packList`); a shard sent in `moved` leaves a hole. */
   readonly shards: PackedList;
   /** With `transfer`: shards sent as they are (position in the batch, value), their buffers moved. */

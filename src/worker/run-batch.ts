@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import workerpool from 'workerpool';
-import { runShard } from '../context.js';
+import { callShard } from '../context.js';
 import { buffersToMove, packLenient, takeMovable, unpack, unpackList, type LenientPack } from '../wire/clone.js';
 import type { DistributedMethod, ShardTask } from '../executors/executor.js';
 import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../wire/protocol.js';
@@ -81,7 +81,9 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
   for (let i = 0; i < shards.length; i++) {
     const task: ShardTask = { index: request.indices[i] ?? i, shard: shards[i], args, signal: never, started: noop };
     try {
-      values[i] = await runShard(method, task);
+      // Only a promise (or thenable) is awaited: a batch of sync shards runs in one go.
+      const result = callShard(method, task);
+      values[i] = isThenable(result) ? await result : result;
     } catch (error) {
       failures.push([i, encodeThrown(error)]);
     }
@@ -130,4 +132,12 @@ function reply(
     ...(batchFailure === undefined ? {} : { batchFailure }),
   };
   return new workerpool.Transfer(response, buffersToMove(lenient.packed, moved));
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as Partial<PromiseLike<unknown>>).then === 'function'
+  );
 }

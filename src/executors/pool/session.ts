@@ -1,6 +1,11 @@
 /**
  * One call on a worker pool, once open: shards wait here, leave in batches (one per worker slot at
  * a time), and each batch's results, failures and faults come back to the shards it carried.
+ *
+ * Shards arrive in chunks (`runChunk`: a stretch of the input at once, the usual way) or one task
+ * each (`run`: a call with a timeout, whose shards are watched one by one). Both wait as pieces,
+ * stretches of consecutive shards of one arrival, and a batch is cut from the pieces at the front,
+ * splitting one where the batch ends: the cost of a shard here is a copy into its batch and out.
  * @module
  */
 import { callOver, WorkerExitError } from '../../errors.js';
@@ -8,8 +13,8 @@ import { say } from '../../messages.js';
 import { Fifo } from '../../util/fifo.js';
 import { buffersToMove, packLenient, takeMovable, unpackList, type LenientPack } from '../../wire/clone.js';
 import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/protocol.js';
-import { decodeThrown } from '../../wire/remote-error.js';
-import type { ExecutorSession, ShardTask } from '../executor.js';
+import { decodeThrown, type EncodedThrown } from '../../wire/remote-error.js';
+import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
 import { classifyPoolFailure } from './failures.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
@@ -30,18 +35,57 @@ export interface SessionSettings {
   readonly signal: AbortSignal;
 }
 
-interface Pending {
+/** One task as a chunk of one shard, so that every shard waits and travels the same way. */
+class TaskUnit implements ShardChunk {
+  readonly start: number;
+  readonly shards: readonly unknown[];
+  readonly args: readonly unknown[];
+  readonly signal: AbortSignal;
   readonly task: ShardTask;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(task: ShardTask, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+    this.task = task;
+    this.start = task.index;
+    this.shards = [task.shard];
+    this.args = task.args;
+    this.signal = task.signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  started(): void {
+    this.task.started();
+  }
+
+  settle(_offset: number, values: readonly unknown[], failures?: readonly (readonly [number, unknown])[]): void {
+    const failure = failures?.[0];
+    if (failure === undefined) this.#resolve(values[0]);
+    else this.#reject(failure[1]);
+  }
+
+  fail(_offset: number, _count: number, error: unknown): void {
+    this.#reject(error);
+  }
+}
+
+/** Consecutive shards of one chunk, waiting or travelling together. */
+interface Piece {
+  readonly unit: ShardChunk;
+  /** Position of its first shard in the unit. */
+  offset: number;
+  count: number;
   /** Its batch's worker died: it runs again by itself, so that only the shard that kills a worker fails. */
-  alone: boolean;
+  readonly alone: boolean;
   /** How many times it reached a worker that had already died. */
   unreached: number;
 }
 
 interface Batch {
-  readonly entries: readonly Pending[];
+  readonly pieces: readonly Piece[];
+  /** Shards in all its pieces. */
+  readonly count: number;
   job: PoolJob<BatchResponse> | undefined;
   /** Why parafor stopped it, once it did. */
   stopped: { readonly reason: unknown } | undefined;
@@ -57,7 +101,9 @@ const MAX_UNREACHED = 3;
 /** The session of one call on a worker pool. */
 export class PoolSession implements ExecutorSession {
   readonly #s: SessionSettings;
-  readonly #queue = new Fifo<Pending>();
+  readonly #queue = new Fifo<Piece>();
+  /** Shards in the queue's pieces. */
+  #queued = 0;
   readonly #running = new Set<Batch>();
   #scheduled = false;
   #closed = false;
@@ -82,18 +128,29 @@ export class PoolSession implements ExecutorSession {
 
   run(task: ShardTask): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#s.signal.reason as Error);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ task, resolve, reject, alone: false, unreached: 0 });
-      this.#schedule();
-    });
+    return new Promise((resolve, reject) => this.#enqueue(new TaskUnit(task, resolve, reject)));
+  }
+
+  runChunk(chunk: ShardChunk): void {
+    if (this.#closed) chunk.fail(0, chunk.shards.length, this.#s.signal.reason);
+    else this.#enqueue(chunk);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
-    for (const entry of this.#queue.drain()) entry.reject(reason);
+    this.#queued = 0;
+    for (const { unit, offset, count } of this.#queue.drain()) unit.fail(offset, count, reason);
     for (const batch of this.#running) this.#stop(batch, reason);
+  }
+
+  #enqueue(unit: ShardChunk): void {
+    const count = unit.shards.length;
+    if (count === 0) return;
+    this.#queue.push({ unit, offset: 0, count, alone: false, unreached: 0 });
+    this.#queued += count;
+    this.#schedule();
   }
 
   // Batches leave on the next turn of the event loop, after the engine has handed over every shard
@@ -111,60 +168,80 @@ export class PoolSession implements ExecutorSession {
     const { slots, sizer, pool } = this.#s;
     // `shutdown()` during the call: what was not sent yet fails, rather than starting a new pool.
     if (pool.generation !== this.#generation) {
-      for (const entry of this.#queue.drain()) this.#rejectShutDown(entry, undefined);
+      this.#queued = 0;
+      for (const piece of this.#queue.drain()) this.#failShutDown(piece, undefined);
       return;
     }
     // One batch per slot: a batch waiting in the shared pool could start on a worker that another
     // call's larger concurrency added, running this call over its own concurrency.
-    while (!this.#closed && this.#running.size < slots && this.#queue.size > 0) {
-      const first = this.#queue.peek() as Pending;
-      const size = first.alone ? 1 : sizer.next(this.#queue.size, slots);
-      const entries: Pending[] = [];
-      while (entries.length < size && this.#queue.size > 0) entries.push(this.#queue.shift() as Pending);
-      this.#send(entries);
+    while (!this.#closed && this.#running.size < slots && this.#queued > 0) {
+      const size = (this.#queue.peek() as Piece).alone ? 1 : sizer.next(this.#queued, slots);
+      const pieces: Piece[] = [];
+      let taken = 0;
+      while (taken < size && this.#queue.size > 0) {
+        const piece = this.#queue.peek() as Piece;
+        if (piece.alone && taken > 0) break;
+        const wanted = size - taken;
+        if (piece.count <= wanted) {
+          this.#queue.shift();
+          pieces.push(piece);
+          taken += piece.count;
+        } else {
+          pieces.push({ ...piece, count: wanted });
+          piece.offset += wanted;
+          piece.count -= wanted;
+          taken += wanted;
+        }
+      }
+      this.#queued -= taken;
+      this.#send(pieces, taken);
     }
   }
 
-  #send(entries: Pending[]): void {
+  #send(pieces: readonly Piece[], count: number): void {
     const { transfer, kind, context, pool, name } = this.#s;
-    const shards = entries.map(({ task }) => task.shard);
+    const shards = new Array<unknown>(count);
+    const indices = new Float64Array(count);
+    let position = 0;
+    for (const { unit, offset, count: n } of pieces) {
+      for (let j = 0; j < n; j++, position++) {
+        shards[position] = unit.shards[offset + j];
+        indices[position] = unit.start + offset + j;
+      }
+    }
     const moved = transfer ? takeMovable(shards) : [];
     let lenient: LenientPack;
     try {
-      lenient = packLenient(shards, name, (i) => `shard ${entries[i]?.task.index ?? i}`, 'shard');
+      lenient = packLenient(shards, name, (i) => `shard ${indices[i] ?? i}`, 'shard');
     } catch (error) {
       // Every shard clones alone but not together (a getter that throws once…): none can be blamed.
-      for (const entry of entries) entry.reject(error);
+      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
       return;
     }
     if (lenient.unclonable.length > 0) {
-      // Those shards fail, naming what; the others go on, in a batch of their own.
-      for (const [position, error] of lenient.unclonable) entries[position]?.reject(error);
-      const culprits = new Set(lenient.unclonable.map(([position]) => position));
-      const fine = entries.filter((_, i) => !culprits.has(i));
-      if (fine.length > 0) this.#send(fine);
+      this.#sendCloneable(pieces, lenient.unclonable);
       return;
     }
     const { packed } = lenient;
     const request: BatchRequest = {
       call: this.#call,
       context,
-      indices: entries.map(({ task }) => task.index),
+      indices,
       shards: packed,
       moved,
       transfer,
       notifyStart: this.#s.watchTasks,
     };
-    const batch: Batch = { entries, job: undefined, stopped: undefined, unwatch: undefined };
+    const batch: Batch = { pieces, count, job: undefined, stopped: undefined, unwatch: undefined };
     this.#running.add(batch);
     // With a timeout, the worker says when the batch starts, and the shard's time counts from there.
     // Without, that message is saved: the shards count as started when sent (progress durations
     // then include any wait in the pool).
-    if (!this.#s.watchTasks) for (const { task } of entries) task.started();
+    if (!this.#s.watchTasks) for (const piece of pieces) piece.unit.started(piece.offset, piece.count);
     batch.job = pool.exec<BatchResponse>('run', [request], {
       ...(this.#s.watchTasks ? { on: (event: unknown) => this.#started(batch, event) } : {}),
       // Threads take the shards' bytes (and, with `transfer`, their buffers) without a copy.
-      ...(kind === 'worker' ? { transfer: buffersToMove(packed, moved) } : {}),
+      ...(kind === 'worker' ? { transfer: [...buffersToMove(packed, moved), indices.buffer] } : {}),
     });
     if (this.#s.watchTasks) this.#watch(batch);
     batch.job.result.then(
@@ -173,18 +250,41 @@ export class PoolSession implements ExecutorSession {
     );
   }
 
+  /** Shards that cannot be cloned fail, naming what; the others go on, in a batch of their own. */
+  #sendCloneable(pieces: readonly Piece[], unclonable: readonly (readonly [number, TypeError])[]): void {
+    const culprits = new Map(unclonable);
+    const fine: Piece[] = [];
+    let base = 0;
+    for (const piece of pieces) {
+      let from = 0;
+      for (let j = 0; j < piece.count; j++) {
+        const error = culprits.get(base + j);
+        if (error === undefined) continue;
+        if (j > from) fine.push({ ...piece, offset: piece.offset + from, count: j - from });
+        piece.unit.fail(piece.offset + j, 1, error);
+        from = j + 1;
+      }
+      if (piece.count > from) fine.push({ ...piece, offset: piece.offset + from, count: piece.count - from });
+      base += piece.count;
+    }
+    const count = fine.reduce((sum, piece) => sum + piece.count, 0);
+    if (count > 0) this.#send(fine, count);
+  }
+
   #watch(batch: Batch): void {
-    const listeners = batch.entries.map(({ task }) => {
-      const onAbort = (): void => this.#stop(batch, task.signal.reason);
-      task.signal.addEventListener('abort', onAbort, { once: true });
-      return () => task.signal.removeEventListener('abort', onAbort);
+    const listeners = batch.pieces.flatMap(({ unit }) => {
+      if (!(unit instanceof TaskUnit)) return [];
+      const { signal } = unit.task;
+      const onAbort = (): void => this.#stop(batch, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      return [() => signal.removeEventListener('abort', onAbort)];
     });
     batch.unwatch = () => listeners.forEach((unwatch) => unwatch());
   }
 
   #started(batch: Batch, event: unknown): void {
     if ((event as Partial<StartedEvent> | undefined)?.started !== true) return;
-    for (const { task } of batch.entries) task.started();
+    for (const piece of batch.pieces) piece.unit.started(piece.offset, piece.count);
   }
 
   /** Stops a running batch: workerpool terminates its worker, and the pool replaces it. */
@@ -202,75 +302,112 @@ export class PoolSession implements ExecutorSession {
 
   #finished(batch: Batch, response: BatchResponse): void {
     this.#done(batch);
-    const { entries } = batch;
+    const { pieces, count } = batch;
     let values: unknown[];
     try {
       if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
       values = unpackList(response.values);
     } catch (error) {
-      for (const entry of entries) entry.reject(error);
+      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
       return;
     }
     for (const [position, value] of response.moved) values[position] = value;
-    const failures = new Map(response.failures);
-    entries.forEach((entry, i) => {
-      const failure = failures.get(i);
-      if (failure === undefined) entry.resolve(values[i]);
-      else entry.reject(decodeThrown(failure));
-    });
-    this.#s.sizer.completed(entries.length, response.durationMs);
+    values.length = count;
+    if (pieces.length === 1) {
+      const [piece] = pieces as [Piece];
+      piece.unit.settle(piece.offset, values, decodeFailures(response.failures, 0, count));
+    } else {
+      let base = 0;
+      for (const piece of pieces) {
+        const part = values.slice(base, base + piece.count);
+        piece.unit.settle(piece.offset, part, decodeFailures(response.failures, base, piece.count));
+        base += piece.count;
+      }
+    }
+    this.#s.sizer.completed(count, response.durationMs);
   }
 
   #failed(batch: Batch, error: unknown): void {
     this.#done(batch);
-    const { entries, stopped } = batch;
+    const { pieces, stopped, count } = batch;
     const { kind, name } = this.#s;
     if (stopped !== undefined) {
-      for (const entry of entries) entry.reject(stopped.reason);
+      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, stopped.reason);
       return;
     }
     const failure = classifyPoolFailure(error);
     switch (failure.kind) {
       case 'unreached': {
-        const again = entries.filter((entry) => ++entry.unreached <= MAX_UNREACHED);
-        for (const entry of entries) if (entry.unreached > MAX_UNREACHED) entry.reject(error);
+        const again: Piece[] = [];
+        for (const piece of pieces) {
+          if (++piece.unreached <= MAX_UNREACHED) again.push(piece);
+          else piece.unit.fail(piece.offset, piece.count, error);
+        }
         this.#requeue(again);
         return;
       }
       case 'died':
-        if (entries.length > 1) {
-          for (const entry of entries) entry.alone = true;
-          this.#requeue(entries);
+        if (count > 1) {
+          const alone: Piece[] = [];
+          for (const piece of pieces) {
+            for (let j = 0; j < piece.count; j++) {
+              alone.push({
+                unit: piece.unit,
+                offset: piece.offset + j,
+                count: 1,
+                alone: true,
+                unreached: piece.unreached,
+              });
+            }
+          }
+          this.#requeue(alone);
           return;
         }
-        for (const entry of entries) {
-          entry.reject(new WorkerExitError({ ...failure, executor: kind, method: name, shards: [entry.task.index] }));
+        for (const { unit, offset } of pieces) {
+          const index = unit.start + offset;
+          unit.fail(offset, 1, new WorkerExitError({ ...failure, executor: kind, method: name, shards: [index] }));
         }
         return;
       case 'shutdown':
-        for (const entry of entries) this.#rejectShutDown(entry, error);
+        for (const piece of pieces) this.#failShutDown(piece, error);
         return;
       default:
-        for (const entry of entries) entry.reject(error);
+        for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
     }
   }
 
-  #rejectShutDown(entry: Pending, cause: unknown): void {
+  /** Fails a piece's shards, each with a message that names it. */
+  #failShutDown({ unit, offset, count }: Piece, cause: unknown): void {
     const { name, kind } = this.#s;
-    const message = say(
-      name,
-      `the '${kind}' pool was shut down (shutdown()) before shard ${entry.task.index} finished`,
-    );
-    entry.reject(new Error(message, { cause }));
+    for (let j = 0; j < count; j++) {
+      const index = unit.start + offset + j;
+      const message = say(name, `the '${kind}' pool was shut down (shutdown()) before shard ${index} finished`);
+      unit.fail(offset + j, 1, new Error(message, { cause }));
+    }
   }
 
   /** Puts shards back at the front of the queue, to leave first. */
-  #requeue(entries: readonly Pending[]): void {
+  #requeue(pieces: readonly Piece[]): void {
     if (this.#closed) {
-      for (const entry of entries) entry.reject(this.#s.signal.reason);
+      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, this.#s.signal.reason);
       return;
     }
-    this.#queue.unshift(entries);
+    this.#queue.unshift(pieces);
+    for (const piece of pieces) this.#queued += piece.count;
     this.#schedule();
   }
+}
+
+/** The failures of batch positions `base` to `base + count - 1`, decoded, by position from `base`. */
+function decodeFailures(
+  failures: readonly (readonly [number, EncodedThrown])[],
+  base: number,
+  count: number,
+): [number, unknown][] | undefined {
+  let decoded: [number, unknown][] | undefined;
+  for (const [position, encoded] of failures) {
+    if (position < base || position >= base + count) continue;
+    (decoded ??= []).push([position - base, decodeThrown(encoded)]);
+  }
+  return decoded;
 }

@@ -194,7 +194,8 @@ export interface DistributeOptions {
 
   /**
    * Called each time a shard finishes, with counts and timings to tune `concurrency` by.
-   * An exception it throws is reported on the console and does not affect the fan-out.
+   * An exception it throws does not affect the fan-out: it is reported as a process warning with the
+   * code `PARAFOR_ON_PROGRESS_THREW` (`process.on('warning', …)`).
    */
   readonly onProgress?: (progress: Progress) => void;
 }

@@ -3,11 +3,16 @@
  * workerpool and waits. The user's module is imported by the first batch that needs it.
  * @module
  */
+import { isMainThread } from 'node:worker_threads';
 import workerpool from 'workerpool';
 import { markInsideWorker } from './inside.js';
+import { endWithParent } from './orphan-watch.js';
 import { probe, runBatch } from './run-batch.js';
 
 // Before any user module loads: a distributed call made in here must run inline, not start a pool.
 markInsideWorker();
+
+// A child process (not a worker thread, which dies with its process anyway).
+if (isMainThread && process.send !== undefined) endWithParent();
 
 workerpool.worker({ probe, run: runBatch });

@@ -19,6 +19,7 @@ export type {
   ExecutorCallOptions,
   FanOutCall,
   ShardTask,
+  ShardChunk,
   DistributedMethod,
   ItemFunction,
 } from './executors/executor.js';

@@ -68,7 +68,6 @@ export class RunningChunk implements ShardChunk {
   settle(offset: number, values: readonly unknown[], failures?: readonly (readonly [number, unknown])[]): void {
     const count = values.length;
     if (count === 0) return;
-    this.#mark(offset, count);
     if (failures !== undefined) {
       for (const [position] of failures) {
         if (!(Number.isInteger(position) && position >= 0 && position < count)) {
@@ -76,6 +75,7 @@ export class RunningChunk implements ShardChunk {
         }
       }
     }
+    this.#mark(offset, count);
     this.#owner.settle(
       this,
       offset,

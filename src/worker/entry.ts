@@ -13,6 +13,13 @@ import { probe, runBatch } from './run-batch.js';
 markInsideWorker();
 
 // A child process (not a worker thread, which dies with its process anyway).
-if (isMainThread && process.send !== undefined) endWithParent();
+if (isMainThread && process.send !== undefined) {
+  endWithParent();
+  // A child started as its program ended has no one to report to: it ends quietly, not with a trace.
+  process.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_IPC_CHANNEL_CLOSED') throw error;
+    process.exit(0);
+  });
+}
 
 workerpool.worker({ probe, run: runBatch });

@@ -78,7 +78,7 @@ export class SharedPool {
 
   /** Runs `method` of the worker entry with `params` on a free worker (queued until one is free). */
   exec<T>(method: 'run' | 'probe', params: readonly unknown[], options: PoolExecOptions = {}): PoolJob<T> {
-    const pool = (this.#pool ??= createPool(this.kind, this.#size));
+    const pool = (this.#pool ??= createPool(this.kind, this.#size, () => this.#workerCreated()));
     const counted = options.background !== true;
     if (counted && this.#busy++ === 0) setReferenced(pool, true);
     const task = pool.exec(method, [...params], {
@@ -111,6 +111,18 @@ export class SharedPool {
     return { result, cancel: () => void task.cancel() };
   }
 
+  /**
+   * workerpool starts workers of its own accord too: to replace one that died or was stopped, for a
+   * task still in its queue (even one already cancelled). A worker it starts while nothing of ours
+   * runs must not keep the program alive; it is referenced again when a task of ours starts.
+   */
+  #workerCreated(): void {
+    // Called just before the worker exists: look once it does.
+    queueMicrotask(() => {
+      if (this.#pool !== undefined && this.#busy === 0) setReferenced(this.#pool, false);
+    });
+  }
+
   /** How many workers the pool has now (0 before its first task). */
   get workers(): number {
     return this.#pool?.stats().totalWorkers ?? 0;
@@ -140,9 +152,16 @@ export async function shutdownPool(kind: PoolKind): Promise<void> {
   await pools.get(kind)?.terminate();
 }
 
-function createPool(kind: PoolKind, size: number): WorkerPool {
+function createPool(kind: PoolKind, size: number, onCreateWorker: () => void): WorkerPool {
   const entry = entryScript();
-  const common = { maxWorkers: size, workerTerminateTimeout: TERMINATE_TIMEOUT_MS };
+  const common = {
+    maxWorkers: size,
+    workerTerminateTimeout: TERMINATE_TIMEOUT_MS,
+    onCreateWorker: () => {
+      onCreateWorker();
+      return undefined;
+    },
+  };
   if (kind === 'worker') {
     // A worker thread does not inherit the main thread's module hooks, so parafor's own TypeScript
     // entry (parafor run from its sources with tsx) needs tsx registered before it is imported.

@@ -75,6 +75,17 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     });
   }
 
+  for (const executor of ['worker', 'process']) {
+    it(`'${executor}': calls aborted while one's batch waits in the pool's queue reject, and the script exits quietly`, async () => {
+      const { stdout, stderr } = await run(process.execPath, [fixture('abort-queued')], {
+        timeout: DEADLINE_MS,
+        env: { ...process.env, EXECUTOR: executor },
+      });
+      assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''), ['rejected', 'rejected']);
+      assert.equal(stderr, '');
+    });
+  }
+
   it('a call never runs more than its concurrency when another call grows the shared pool', async () => {
     const { lines } = await runScript('pool-grows');
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { most: 2 });

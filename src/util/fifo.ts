@@ -42,7 +42,9 @@ export class Fifo<T> {
 
   /** Puts items back at the front, to leave first, in the order given. */
   unshift(items: readonly T[]): void {
-    this.#items.splice(this.#head, 0, ...items);
+    // Not `splice(head, 0, ...items)`: spread into arguments, a long list overflows the stack.
+    this.#items = (items as readonly (T | undefined)[]).concat(this.#items.slice(this.#head));
+    this.#head = 0;
   }
 
   /** Takes every item. */

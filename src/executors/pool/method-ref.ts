@@ -4,8 +4,8 @@
  * cannot work (no module, a unique symbol key, the entry script).
  * @module
  */
-import { realpathSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { refused } from '../../messages.js';
 import { ownerName } from '../../naming.js';
@@ -64,11 +64,32 @@ export function isEntryScript(url: string): boolean {
   if (main === undefined || !url.startsWith('file:')) return false;
   const file = fileURLToPath(url);
   for (const candidate of new Set([resolve(main), real(resolve(main))])) {
-    // `node main` runs main.js: the entry may be named without its extension.
-    if (candidate === file || (extname(candidate) === '' && candidate === file.slice(0, -extname(file).length)))
-      return true;
+    for (const entry of [candidate, ...folderEntries(candidate)]) {
+      // `node main` runs main.js: the entry may be named without its extension.
+      if (entry === file || (extname(entry) === '' && entry === file.slice(0, -extname(file).length))) return true;
+    }
   }
   return false;
+}
+
+/**
+ * `node .` and `node pkg` run a folder: its package's `main`, else its `index` file. The files that
+ * may be, when `path` is a folder.
+ */
+function folderEntries(path: string): string[] {
+  try {
+    if (!statSync(path).isDirectory()) return [];
+  } catch {
+    return [];
+  }
+  let main: unknown;
+  try {
+    main = (JSON.parse(readFileSync(join(path, 'package.json'), 'utf8')) as { main?: unknown }).main;
+  } catch {
+    // No package.json, or not one Node can read: Node falls back to the index file too.
+  }
+  const entries = typeof main === 'string' ? [resolve(path, main), join(resolve(path, main), 'index')] : [];
+  return [...entries, join(path, 'index')];
 }
 
 function real(path: string): string {

@@ -36,6 +36,12 @@ export interface PoolExecOptions {
  */
 const TERMINATE_TIMEOUT_MS = 200;
 
+/**
+ * How long `shutdown()` waits for the workers to be gone. workerpool waits for every worker's exit,
+ * and one that already died while idle never exits again: past this, it is given up on (it is dead).
+ */
+const SHUTDOWN_WAIT_MS = 5 * TERMINATE_TIMEOUT_MS;
+
 type WorkerPool = ReturnType<typeof workerpool.pool>;
 
 /** Anything that can keep the event loop alive: a worker thread, a child process, an IPC channel. */
@@ -128,13 +134,17 @@ export class SharedPool {
     return this.#pool?.stats().totalWorkers ?? 0;
   }
 
-  /** Terminates every worker at once; the next `exec` starts a new pool. Safe to call twice. */
+  /**
+   * Terminates every worker at once; the next `exec` starts a new pool. Safe to call twice, and never
+   * rejects: a worker that is already dead ('worker already killed!', a wait that times out) is what
+   * terminating wants anyway.
+   */
   async terminate(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
     this.#busy = 0;
     this.#generation++;
-    if (pool !== undefined) await pool.terminate(true);
+    if (pool !== undefined) await pool.terminate(true, SHUTDOWN_WAIT_MS).then(noop, noop);
   }
 }
 
@@ -216,6 +226,8 @@ function tsxFor(entry: TsxEntry): string {
     `parafor is running from its TypeScript sources, and its workers need tsx to load them, but \`${entry}\` could not be resolved; install tsx or use the compiled dist/`,
   );
 }
+
+function noop(): void {}
 
 /** Workers are referenced while tasks run (so an awaited call finishes) and unreferenced when idle. */
 function setReferenced(pool: WorkerPool, referenced: boolean): void {

@@ -14,6 +14,7 @@ import type { CallContext, MethodRef, ProbeAnswer } from '../../wire/protocol.js
 import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
 import { WorkerExitError } from '../../errors.js';
+import { say } from '../../messages.js';
 import { classifyPoolFailure } from './failures.js';
 
 /**
@@ -32,7 +33,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
   // `Infinity` would mean one worker per shard: for workers it means one per core.
   const slots = Number.isFinite(call.concurrency) ? call.concurrency : availableParallelism();
   pool.reserve(slots);
-  await probe(pool, ref, context, slots, call.signal);
+  await probe(pool, ref, context, slots, call.signal, options.timeout);
   let sizer: BatchSizer;
   if (options.batchSize !== 'auto') sizer = fixedBatches(options.batchSize);
   // A timeout counts per shard and stops the shard's worker: shards then travel alone.
@@ -84,16 +85,31 @@ async function probe(
   context: Uint8Array,
   slots: number,
   signal: AbortSignal,
+  timeout: number,
 ): Promise<void> {
   const key = JSON.stringify([pool.kind, ref.module, ref.key, ref.fingerprint, ref.owner]);
   if (probed.has(key)) return;
   signal.throwIfAborted();
   const generation = pool.generation;
   const job = pool.exec<ProbeAnswer>('probe', [context]);
+  const jobs = [job];
   // The warm-ups' answers are the first's: nobody reads them, and they never keep the program alive.
   for (let i = 1; i < Math.min(slots, pool.size); i++) {
-    pool.exec<ProbeAnswer>('probe', [context], { background: true }).result.catch(() => undefined);
+    const warmUp = pool.exec<ProbeAnswer>('probe', [context], { background: true });
+    warmUp.result.catch(() => undefined);
+    jobs.push(warmUp);
   }
+  // Loading the method counts against the call's timeout: a module that never finishes loading (a
+  // top-level await on nothing) would otherwise hang the call. Its workers are stopped.
+  const stopAll = (): void => jobs.forEach((each) => each.cancel());
+  let timedOut = false;
+  const timer =
+    timeout === Infinity
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stopAll();
+        }, timeout);
   const onAbort = (): void => job.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
   let answer: ProbeAnswer;
@@ -101,6 +117,12 @@ async function probe(
     answer = await job.result;
   } catch (error) {
     signal.throwIfAborted();
+    if (timedOut) {
+      throw new Error(
+        say(ref.name, `loading the method in a worker took longer than the timeout (${timeout} ms), so it was stopped`),
+        { cause: error },
+      );
+    }
     // shutdown() ended the probe: the session fails the shards as for a shutdown() that comes later
     // (rather than the call rejecting with workerpool's error); the next call probes again.
     if (pool.generation !== generation) return;
@@ -108,6 +130,7 @@ async function probe(
     if (failure.kind !== 'died') throw error;
     throw new WorkerExitError({ ...failure, executor: pool.kind, method: ref.name, shards: [] });
   } finally {
+    clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
   }
   if (answer.failure !== undefined) throw decodeThrown(answer.failure);

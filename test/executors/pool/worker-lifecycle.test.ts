@@ -86,6 +86,17 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     });
   }
 
+  for (const executor of ['worker', 'process']) {
+    it(`'${executor}': a method whose module never finishes loading fails within its timeout, and the script exits`, async () => {
+      const { lines } = await runScript('hangs-loading', { EXECUTOR: executor });
+      const { outcome } = JSON.parse(lines.at(-1) ?? '') as { outcome: string };
+      assert.equal(
+        outcome,
+        'Stuck.run: Loading the method in a worker took longer than the timeout (500 ms), so it was stopped',
+      );
+    });
+  }
+
   it('a call never runs more than its concurrency when another call grows the shared pool', async () => {
     const { lines } = await runScript('pool-grows');
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { most: 2 });

@@ -12,19 +12,18 @@
  * @module
  */
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
-import { consumerStopped, ShardError, ShardSourceError } from '../errors.js';
+import { consumerStopped, ShardSourceError } from '../errors.js';
 import { holdShardContext } from '../context.js';
 import type { DistributedMethod, ExecutorSession } from '../executors/executor.js';
 import { rememberOpened } from '../lifecycle.js';
 import { warn } from '../messages.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Shards } from '../types.js';
-import { Outcomes, type Settled, type SettledRun } from './outcomes.js';
+import { chunkRun, Outcomes, runOfOne, type Settled, type SettledRun } from './outcomes.js';
+import { ProgressReporter } from './progress.js';
 import { RunningChunk, type ChunkOwner } from './running-chunk.js';
 import { RunningShard, type ShardOwner } from './running-shard.js';
-import { arrayShards, countShards, openShards, type ShardIterator } from './shards.js';
-import { Fifo } from '../util/fifo.js';
+import { ShardReader } from './reader.js';
 
 export type { Settled, SettledRun };
 
@@ -50,30 +49,22 @@ export class FanOut {
   readonly #chunkOwner: ChunkOwner;
   /** Outcomes not yet handed to the consumer. */
   readonly #outcomes: Outcomes;
-  /** The input, when it is an array read by index (see arrayShards); otherwise `#iterator` is read. */
-  #array: readonly unknown[] | undefined;
-  #iterator: ShardIterator | undefined;
+  #reader: ShardReader | undefined;
   #session: ExecutorSession | undefined;
   /** Whether shards go to the session in chunks (`runChunk`) rather than one task each. */
   #chunked = false;
-  /** Shards read from the iterator but not yet handed over, oldest first. */
-  readonly #waiting = new Fifo<unknown>();
-  /** Shards read so far: the index of the next one. */
-  #read = 0;
   /** Shards handed to the session and not yet settled. */
   #inFlight = 0;
   /** Shards read and not yet handed to the consumer: the quantity the read-ahead bound limits. */
   #held = 0;
-  #reading = false;
   #dispatching = false;
-  #sourceDone = false;
+  #dispatchScheduled = false;
   #stopped = false;
   #sessionClosed = false;
   #fatal: { readonly error: unknown } | undefined;
   #wake: (() => void) | undefined;
-  #done = 0;
-  #failed = 0;
-  #startedAt = 0;
+  /** Set when the call has an `onProgress`. */
+  #progress: ProgressReporter | undefined;
   /** Lets go of the shard context when the call is over (see holdShardContext). */
   #releaseContext: (() => void) | undefined;
 
@@ -108,7 +99,7 @@ export class FanOut {
 
   /** How many shards were read from the input (so far, or in all once the call is over). */
   get read(): number {
-    return this.#read;
+    return this.#reader?.read ?? 0;
   }
 
   /** Runs the fan-out, yielding outcomes; throws what ended it early. Returning early stops everything. */
@@ -157,7 +148,7 @@ export class FanOut {
           yield next;
           continue;
         }
-        if (this.#sourceDone && this.#held === 0) return;
+        if (this.#reader?.done === true && this.#held === 0) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } finally {
@@ -169,7 +160,9 @@ export class FanOut {
   async #open(): Promise<void> {
     const { method, options, shards } = this.#spec;
     const { executor, timeout, batchSize, transfer, module } = options;
-    this.#startedAt = performance.now();
+    if (options.onProgress !== undefined) {
+      this.#progress = new ProgressReporter(method.name, options.onProgress, shards);
+    }
     this.#releaseContext = holdShardContext();
     rememberOpened(executor);
     const session = await executor.open({
@@ -187,61 +180,35 @@ export class FanOut {
     }
     // A timeout is kept per shard, from its own task's start: such calls travel one task per shard.
     this.#chunked = typeof session.runChunk === 'function' && timeout === Infinity;
-    this.#array = arrayShards(shards);
-    if (this.#array === undefined) this.#iterator = openShards(shards);
+    this.#reader = new ShardReader(shards, {
+      resumed: (read) => {
+        this.#held += read;
+        this.#pump();
+        // A shard read is nothing the consumer waits for; the end of the input may be.
+        if (read === 0) this.#notify();
+      },
+      failed: (error, index) => this.#fail(new ShardSourceError(this.#spec.method.name, index, error)),
+    });
   }
 
-  /**
-   * Reads shards while the bound allows, then hands over what the session has room for. Sync
-   * iterators are read in a loop, async ones one `next()` at a time; an array is read only as its
-   * shards are handed over (reading it ahead would gain nothing).
-   */
+  /** Reads shards ahead while the bound allows (iterators only), then hands over what the session has room for. */
   #pump(): void {
-    const iterator = this.#iterator;
-    while (
-      iterator !== undefined &&
-      !this.#reading &&
-      !this.#sourceDone &&
-      !this.#stopped &&
-      this.#held < this.#bound
-    ) {
-      let result: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
-      try {
-        result = iterator.next();
-      } catch (error) {
-        this.#sourceFailed(error);
-        return;
-      }
-      if (isThenable(result)) {
-        this.#reading = true;
-        Promise.resolve(result).then(
-          (value) => {
-            this.#reading = false;
-            this.#accept(value);
-            this.#pump();
-            this.#notify();
-          },
-          (error: unknown) => {
-            this.#reading = false;
-            if (!this.#stopped) this.#sourceFailed(error);
-          },
-        );
-        break;
-      }
-      this.#accept(result);
-    }
-    this.#dispatch();
+    const reader = this.#reader;
+    if (reader === undefined || this.#stopped) return;
+    this.#held += reader.readAhead(this.#bound - this.#held);
+    // While an async source is being read, chunks wait for the reading to pause (the bound, or the
+    // source waiting on something), so that shards read one promise at a time still travel together.
+    if (this.#chunked && reader.reading) this.#dispatchSoon();
+    else this.#dispatch();
   }
 
-  #accept(result: IteratorResult<unknown>): void {
-    if (this.#stopped) return;
-    if (result.done === true) {
-      this.#sourceDone = true;
-      return;
-    }
-    this.#held++;
-    this.#read++;
-    this.#waiting.push(result.value);
+  #dispatchSoon(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    setImmediate(() => {
+      this.#dispatchScheduled = false;
+      this.#dispatch();
+    });
   }
 
   /**
@@ -251,55 +218,24 @@ export class FanOut {
    * here, and the loop below picks up the room it freed instead.
    */
   #dispatch(): void {
-    if (this.#dispatching || this.#session === undefined) return;
+    const reader = this.#reader;
+    if (this.#dispatching || reader === undefined) return;
     this.#dispatching = true;
     try {
       while (!this.#stopped) {
-        const room = this.#capacity - this.#inFlight;
+        // An array is read as it is handed over: within the read-ahead bound too.
+        const room = Math.min(this.#capacity - this.#inFlight, reader.byIndex ? this.#bound - this.#held : Infinity);
         if (room <= 0) return;
-        if (this.#array !== undefined) {
-          if (!this.#handOverFromArray(this.#array, room)) return;
-          continue;
-        }
-        const count = Math.min(room, this.#waiting.size);
-        if (count <= 0) return;
-        const start = this.#read - this.#waiting.size;
-        if (this.#chunked) {
-          const shards = new Array<unknown>(count);
-          for (let i = 0; i < count; i++) shards[i] = this.#waiting.shift();
-          this.#handOver(start, shards);
-        } else {
-          this.#submit(new RunningShard(this.#owner, start, this.#waiting.shift(), this.#spec.args));
-        }
+        const taken = reader.take(this.#chunked ? room : 1);
+        if (taken === undefined) return;
+        const { start, shards } = taken;
+        if (reader.byIndex) this.#held += shards.length;
+        if (this.#chunked) this.#handOver(start, shards);
+        else this.#submit(new RunningShard(this.#owner, start, shards[0], this.#spec.args));
       }
     } finally {
       this.#dispatching = false;
     }
-  }
-
-  /** Reads up to `room` shards of the array (within the read-ahead bound) and hands them over; false when none. */
-  #handOverFromArray(array: readonly unknown[], room: number): boolean {
-    const left = array.length - this.#read;
-    if (left <= 0) {
-      this.#sourceDone = true;
-      return false;
-    }
-    const count = Math.min(this.#chunked ? room : 1, left, this.#bound - this.#held);
-    if (count <= 0) return false;
-    const start = this.#read;
-    // Read by index, as the array's own iterator would (holes read as `undefined`; a getter may
-    // throw), and not with slice(), which would build the chunk with a subclass's constructor.
-    const shards = new Array<unknown>(count);
-    try {
-      for (; this.#read < start + count; this.#read++) shards[this.#read - start] = array[this.#read];
-    } catch (error) {
-      this.#sourceFailed(error);
-      return false;
-    }
-    this.#held += count;
-    if (this.#chunked) this.#handOver(start, shards);
-    else this.#submit(new RunningShard(this.#owner, start, shards[0], this.#spec.args));
-    return true;
   }
 
   #submit(task: RunningShard): void {
@@ -331,25 +267,7 @@ export class FanOut {
   #settleShard(running: RunningShard, outcome: Settled): void {
     this.#running.delete(running);
     this.#inFlight--;
-    if (this.#stopped) return;
-    const run: SettledRun = outcome.ok
-      ? {
-          start: outcome.index,
-          count: 1,
-          shards: [outcome.shard],
-          offset: 0,
-          values: [outcome.value],
-          errors: undefined,
-        }
-      : {
-          start: outcome.index,
-          count: 1,
-          shards: [outcome.shard],
-          offset: 0,
-          values: [],
-          errors: new Map([[0, outcome.error]]),
-        };
-    this.#settleRun(run, running.startedAt);
+    if (!this.#stopped) this.#settleRun(runOfOne(outcome), running.startedAt);
   }
 
   /** Shards of a chunk settled (see ChunkOwner.settle). */
@@ -370,38 +288,16 @@ export class FanOut {
     } else if (failures !== undefined) {
       causes = new Map(failures);
     }
+    const { method, stopOnFailure } = this.#spec;
     const start = chunk.start + offset;
-    const run: SettledRun = {
-      start,
-      count,
-      shards: chunk.shards,
-      offset,
-      values,
-      errors: causes === undefined ? undefined : this.#shardErrors(start, chunk.shards, offset, causes),
-    };
+    const run = chunkRun(method.name, start, chunk.shards, offset, values, count, causes, stopOnFailure);
     this.#settleRun(run, (i) => chunk.startedAt(offset + i));
   }
 
-  /** Each cause as its ShardError. When the first failure ends the call, only that one is made. */
-  #shardErrors(
-    start: number,
-    shards: readonly unknown[],
-    offset: number,
-    causes: ReadonlyMap<number, unknown>,
-  ): Map<number, ShardError> {
-    const method = this.#spec.method.name;
-    const errors = new Map<number, ShardError>();
-    const positions = [...causes.keys()].sort((a, b) => a - b);
-    for (const i of this.#spec.stopOnFailure ? positions.slice(0, 1) : positions) {
-      errors.set(i, new ShardError({ method, index: start + i, shard: shards[offset + i], cause: causes.get(i) }));
-    }
-    return errors;
-  }
-
   /**
-   * Outcomes reach the consumer, in position order within the run: each shard counts and is
-   * reported; with fail-fast the first failure ends the call, and the shards after it in the run
-   * are not reported, like shards that finish after a call stopped.
+   * Outcomes reach the consumer. Within the run, in position order, each shard is reported; with
+   * fail-fast the first failure ends the call, and the shards after it in the run are not reported,
+   * like shards that finish after a call stopped.
    */
   #settleRun(run: SettledRun, startedAt: number | ((i: number) => number)): void {
     const { errors } = run;
@@ -409,15 +305,12 @@ export class FanOut {
     if (errors !== undefined && this.#spec.stopOnFailure) {
       for (const position of errors.keys()) if (firstFailure < 0 || position < firstFailure) firstFailure = position;
     }
-    if (this.#spec.options.onProgress === undefined) {
-      this.#done += firstFailure >= 0 ? firstFailure + 1 : run.count;
-      this.#failed += firstFailure >= 0 ? 1 : (errors?.size ?? 0);
-    } else {
+    if (this.#progress !== undefined) {
       const last = firstFailure >= 0 ? firstFailure : run.count - 1;
+      const pending = this.#inFlight + (this.#reader?.waiting ?? 0);
       for (let i = 0; i <= last; i++) {
-        this.#done++;
-        if (errors?.has(i) === true) this.#failed++;
-        this.#report(run.start + i, typeof startedAt === 'number' ? startedAt : startedAt(i));
+        const began = typeof startedAt === 'number' ? startedAt : startedAt(i);
+        this.#progress.finished(run.start + i, errors?.has(i) === true, began, pending + last - i);
         // onProgress may have stopped the call (by aborting its signal).
         if (this.#stopped) return;
       }
@@ -429,31 +322,6 @@ export class FanOut {
     this.#outcomes.push(run);
     this.#dispatch();
     this.#notify();
-  }
-
-  #report(index: number, startedAt: number): void {
-    const { onProgress } = this.#spec.options;
-    if (onProgress === undefined) return;
-    const now = performance.now();
-    try {
-      onProgress({
-        method: this.#spec.method.name,
-        index,
-        done: this.#done,
-        failed: this.#failed,
-        pending: this.#inFlight + this.#waiting.size,
-        total: countShards(this.#spec.shards),
-        durationMs: startedAt === 0 ? 0 : now - startedAt,
-        elapsedMs: now - this.#startedAt,
-      });
-    } catch (error) {
-      // A broken progress callback must not lose shards' results.
-      warn('PARAFOR_ON_PROGRESS_THREW', `parafor: onProgress of ${this.#spec.method.name} threw`, error);
-    }
-  }
-
-  #sourceFailed(error: unknown): void {
-    this.#fail(new ShardSourceError(this.#spec.method.name, this.#read, error));
   }
 
   /** Ends the call with `error`: the consumer gets it on its next read. */
@@ -475,15 +343,13 @@ export class FanOut {
     this.#controller.abort(reason);
     for (const running of [...this.#running]) running.stop(reason);
     this.#releaseContext?.();
-    if (!this.#sourceDone) {
-      try {
-        // Not awaited: an async source blocked in `next()` would make the consumer's `break` hang.
-        const closing = this.#iterator?.return?.();
-        if (closing instanceof Promise)
-          closing.catch((error: unknown) => reportCleanupError(`closing the shards of ${method.name}`, error));
-      } catch (error) {
-        reportCleanupError(`closing the shards of ${method.name}`, error);
-      }
+    try {
+      // Not awaited: an async source blocked in `next()` would make the consumer's `break` hang.
+      const closing = this.#reader?.close();
+      if (closing instanceof Promise)
+        closing.catch((error: unknown) => reportCleanupError(`closing the shards of ${method.name}`, error));
+    } catch (error) {
+      reportCleanupError(`closing the shards of ${method.name}`, error);
     }
     this.#closeSession();
   }
@@ -510,8 +376,4 @@ export class FanOut {
 /** Cleanup runs after the caller has its answer, so its failures can only be reported. */
 function reportCleanupError(what: string, error: unknown): void {
   warn('PARAFOR_CLEANUP_FAILED', `parafor: ${what} failed`, error);
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
 }

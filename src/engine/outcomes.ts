@@ -4,7 +4,7 @@
  * consumer takes them whole (`as: 'array'`) or shard by shard (the streams).
  * @module
  */
-import type { ShardError } from '../errors.js';
+import { ShardError } from '../errors.js';
 import { Fifo } from '../util/fifo.js';
 
 /** One shard's outcome, as a stream hands it on. */
@@ -34,6 +34,40 @@ export function outcomeAt(run: SettledRun, i: number): Settled {
   const shard = run.shards[run.offset + i];
   const error = run.errors?.get(i);
   return error === undefined ? { index, shard, ok: true, value: run.values[i] } : { index, shard, ok: false, error };
+}
+
+/** One shard's outcome as a run of one. */
+export function runOfOne(outcome: Settled): SettledRun {
+  const { index: start, shard } = outcome;
+  return outcome.ok
+    ? { start, count: 1, shards: [shard], offset: 0, values: [outcome.value], errors: undefined }
+    : { start, count: 1, shards: [shard], offset: 0, values: [], errors: new Map([[0, outcome.error]]) };
+}
+
+/**
+ * A run of a chunk: shards `offset` to `offset + count - 1` of `shards`, the first at `start` in the
+ * input. Each cause (by position in the run) becomes its shard's ShardError; with `firstOnly` (the
+ * first failure ends the call) only the first is made.
+ */
+export function chunkRun(
+  method: string,
+  start: number,
+  shards: readonly unknown[],
+  offset: number,
+  values: readonly unknown[],
+  count: number,
+  causes: ReadonlyMap<number, unknown> | undefined,
+  firstOnly: boolean,
+): SettledRun {
+  let errors: Map<number, ShardError> | undefined;
+  if (causes !== undefined) {
+    errors = new Map();
+    const positions = [...causes.keys()].sort((a, b) => a - b);
+    for (const i of firstOnly ? positions.slice(0, 1) : positions) {
+      errors.set(i, new ShardError({ method, index: start + i, shard: shards[offset + i], cause: causes.get(i) }));
+    }
+  }
+  return { start, count, shards, offset, values, errors };
 }
 
 /** Settled runs not yet handed to the consumer. */

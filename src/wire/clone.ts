@@ -31,11 +31,19 @@ export type PackedList = Float64Array | Uint8Array;
  * @throws the serializer's `DataCloneError` if some value cannot be cloned
  */
 export function packList(values: readonly unknown[]): PackedList {
-  const count = values.length;
-  for (let i = 0; i < count; i++) if (typeof values[i] !== 'number') return pack(values);
+  return packNumbers(values, 0, values.length) ?? pack(values);
+}
+
+/**
+ * `values[start]` to `values[start + count - 1]` as a `Float64Array` when they are all numbers (what
+ * {@link packList} makes of such a list), else `undefined`: a stretch of a longer list packs without
+ * being copied out first.
+ */
+export function packNumbers(values: readonly unknown[], start: number, count: number): Float64Array | undefined {
+  for (let i = start; i < start + count; i++) if (typeof values[i] !== 'number') return undefined;
   // A plain loop: Float64Array.from() goes through the array's iterator, element by element.
   const packed = new Float64Array(count);
-  for (let i = 0; i < count; i++) packed[i] = values[i] as number;
+  for (let i = 0; i < count; i++) packed[i] = values[start + i] as number;
   return packed;
 }
 

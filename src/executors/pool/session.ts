@@ -10,13 +10,22 @@
  */
 import { callOver, WorkerExitError } from '../../errors.js';
 import { say } from '../../messages.js';
-import { Fifo } from '../../util/fifo.js';
-import { buffersToMove, packLenient, takeMovable, unpackList, type LenientPack } from '../../wire/clone.js';
+import {
+  buffersToMove,
+  packLenient,
+  packNumbers,
+  takeMovable,
+  unpackList,
+  type LenientPack,
+  type Moved,
+  type PackedList,
+} from '../../wire/clone.js';
 import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/protocol.js';
-import { decodeThrown, type EncodedThrown } from '../../wire/remote-error.js';
+import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
 import { classifyPoolFailure } from './failures.js';
+import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from './pieces.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
 
 /** What a session is opened with (see open-session.ts). */
@@ -33,53 +42,6 @@ export interface SessionSettings {
   /** With a timeout each shard's own signal may abort; without, only the whole call stops. */
   readonly watchTasks: boolean;
   readonly signal: AbortSignal;
-}
-
-/** One task as a chunk of one shard, so that every shard waits and travels the same way. */
-class TaskUnit implements ShardChunk {
-  readonly start: number;
-  readonly shards: readonly unknown[];
-  readonly args: readonly unknown[];
-  readonly signal: AbortSignal;
-  readonly task: ShardTask;
-  readonly #resolve: (value: unknown) => void;
-  readonly #reject: (error: unknown) => void;
-
-  constructor(task: ShardTask, resolve: (value: unknown) => void, reject: (error: unknown) => void) {
-    this.task = task;
-    this.start = task.index;
-    this.shards = [task.shard];
-    this.args = task.args;
-    this.signal = task.signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
-  }
-
-  started(): void {
-    this.task.started();
-  }
-
-  settle(_offset: number, values: readonly unknown[], failures?: readonly (readonly [number, unknown])[]): void {
-    const failure = failures?.[0];
-    if (failure === undefined) this.#resolve(values[0]);
-    else this.#reject(failure[1]);
-  }
-
-  fail(_offset: number, _count: number, error: unknown): void {
-    this.#reject(error);
-  }
-}
-
-/** Consecutive shards of one chunk, waiting or travelling together. */
-interface Piece {
-  readonly unit: ShardChunk;
-  /** Position of its first shard in the unit. */
-  offset: number;
-  count: number;
-  /** Its batch's worker died: it runs again by itself, so that only the shard that kills a worker fails. */
-  readonly alone: boolean;
-  /** How many times it reached a worker that had already died. */
-  unreached: number;
 }
 
 interface Batch {
@@ -101,9 +63,7 @@ const MAX_UNREACHED = 3;
 /** The session of one call on a worker pool. */
 export class PoolSession implements ExecutorSession {
   readonly #s: SessionSettings;
-  readonly #queue = new Fifo<Piece>();
-  /** Shards in the queue's pieces. */
-  #queued = 0;
+  readonly #queue = new PieceQueue();
   readonly #running = new Set<Batch>();
   #scheduled = false;
   #closed = false;
@@ -140,16 +100,12 @@ export class PoolSession implements ExecutorSession {
     if (this.#closed) return;
     this.#closed = true;
     const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
-    this.#queued = 0;
     for (const { unit, offset, count } of this.#queue.drain()) unit.fail(offset, count, reason);
     for (const batch of this.#running) this.#stop(batch, reason);
   }
 
   #enqueue(unit: ShardChunk): void {
-    const count = unit.shards.length;
-    if (count === 0) return;
-    this.#queue.push({ unit, offset: 0, count, alone: false, unreached: 0 });
-    this.#queued += count;
+    this.#queue.push(unit);
     this.#schedule();
   }
 
@@ -168,61 +124,27 @@ export class PoolSession implements ExecutorSession {
     const { slots, sizer, pool } = this.#s;
     // `shutdown()` during the call: what was not sent yet fails, rather than starting a new pool.
     if (pool.generation !== this.#generation) {
-      this.#queued = 0;
       for (const piece of this.#queue.drain()) this.#failShutDown(piece, undefined);
       return;
     }
     // One batch per slot: a batch waiting in the shared pool could start on a worker that another
     // call's larger concurrency added, running this call over its own concurrency.
-    while (!this.#closed && this.#running.size < slots && this.#queued > 0) {
-      const size = (this.#queue.peek() as Piece).alone ? 1 : sizer.next(this.#queued, slots);
-      const pieces: Piece[] = [];
-      let taken = 0;
-      while (taken < size && this.#queue.size > 0) {
-        const piece = this.#queue.peek() as Piece;
-        if (piece.alone && taken > 0) break;
-        const wanted = size - taken;
-        if (piece.count <= wanted) {
-          this.#queue.shift();
-          pieces.push(piece);
-          taken += piece.count;
-        } else {
-          pieces.push({ ...piece, count: wanted });
-          piece.offset += wanted;
-          piece.count -= wanted;
-          taken += wanted;
-        }
-      }
-      this.#queued -= taken;
-      this.#send(pieces, taken);
+    while (!this.#closed && this.#running.size < slots && this.#queue.shards > 0) {
+      const { pieces, count } = this.#queue.cut(this.#queue.nextAlone ? 1 : sizer.next(this.#queue.shards, slots));
+      this.#send(pieces, count);
     }
   }
 
   #send(pieces: readonly Piece[], count: number): void {
-    const { transfer, kind, context, pool, name } = this.#s;
-    const shards = new Array<unknown>(count);
+    const { transfer, kind, context, pool } = this.#s;
     const indices = new Float64Array(count);
     let position = 0;
     for (const { unit, offset, count: n } of pieces) {
-      for (let j = 0; j < n; j++, position++) {
-        shards[position] = unit.shards[offset + j];
-        indices[position] = unit.start + offset + j;
-      }
+      for (let j = 0; j < n; j++) indices[position++] = unit.start + offset + j;
     }
-    const moved = transfer ? takeMovable(shards) : [];
-    let lenient: LenientPack;
-    try {
-      lenient = packLenient(shards, name, (i) => `shard ${indices[i] ?? i}`, 'shard');
-    } catch (error) {
-      // Every shard clones alone but not together (a getter that throws once…): none can be blamed.
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
-      return;
-    }
-    if (lenient.unclonable.length > 0) {
-      this.#sendCloneable(pieces, lenient.unclonable);
-      return;
-    }
-    const { packed } = lenient;
+    const packing = this.#pack(pieces, count, indices);
+    if (packing === undefined) return;
+    const { packed, moved } = packing;
     const request: BatchRequest = {
       call: this.#call,
       context,
@@ -248,6 +170,41 @@ export class PoolSession implements ExecutorSession {
       (response) => this.#finished(batch, response),
       (error: unknown) => this.#failed(batch, error),
     );
+  }
+
+  /**
+   * The batch's shards, packed, and those moved with `transfer`; `undefined` when there is nothing
+   * left to send here: the shards failed, or some did and the rest left in a batch of their own.
+   */
+  #pack(
+    pieces: readonly Piece[],
+    count: number,
+    indices: Float64Array,
+  ): { readonly packed: PackedList; readonly moved: Moved } | undefined {
+    const { transfer, name } = this.#s;
+    // Numbers (the common tiny shards) of a single piece pack straight from their chunk.
+    const only = pieces.length === 1 && !transfer ? (pieces[0] as Piece) : undefined;
+    const numbers = only && packNumbers(only.unit.shards, only.offset, only.count);
+    if (numbers !== undefined) return { packed: numbers, moved: [] };
+    const shards = new Array<unknown>(count);
+    let position = 0;
+    for (const { unit, offset, count: n } of pieces) {
+      for (let j = 0; j < n; j++) shards[position++] = unit.shards[offset + j];
+    }
+    const moved = transfer ? takeMovable(shards) : [];
+    let lenient: LenientPack;
+    try {
+      lenient = packLenient(shards, name, (i) => `shard ${indices[i] ?? i}`, 'shard');
+    } catch (error) {
+      // Every shard clones alone but not together (a getter that throws once…): none can be blamed.
+      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
+      return undefined;
+    }
+    if (lenient.unclonable.length > 0) {
+      this.#sendCloneable(pieces, lenient.unclonable);
+      return undefined;
+    }
+    return { packed: lenient.packed, moved };
   }
 
   /** Shards that cannot be cloned fail, naming what; the others go on, in a batch of their own. */
@@ -315,12 +272,12 @@ export class PoolSession implements ExecutorSession {
     values.length = count;
     if (pieces.length === 1) {
       const [piece] = pieces as [Piece];
-      piece.unit.settle(piece.offset, values, decodeFailures(response.failures, 0, count));
+      piece.unit.settle(piece.offset, values, failuresIn(response.failures, 0, count));
     } else {
       let base = 0;
       for (const piece of pieces) {
         const part = values.slice(base, base + piece.count);
-        piece.unit.settle(piece.offset, part, decodeFailures(response.failures, base, piece.count));
+        piece.unit.settle(piece.offset, part, failuresIn(response.failures, base, piece.count));
         base += piece.count;
       }
     }
@@ -348,19 +305,7 @@ export class PoolSession implements ExecutorSession {
       }
       case 'died':
         if (count > 1) {
-          const alone: Piece[] = [];
-          for (const piece of pieces) {
-            for (let j = 0; j < piece.count; j++) {
-              alone.push({
-                unit: piece.unit,
-                offset: piece.offset + j,
-                count: 1,
-                alone: true,
-                unreached: piece.unreached,
-              });
-            }
-          }
-          this.#requeue(alone);
+          this.#requeue(alone(pieces));
           return;
         }
         for (const { unit, offset } of pieces) {
@@ -393,21 +338,6 @@ export class PoolSession implements ExecutorSession {
       return;
     }
     this.#queue.unshift(pieces);
-    for (const piece of pieces) this.#queued += piece.count;
     this.#schedule();
   }
-}
-
-/** The failures of batch positions `base` to `base + count - 1`, decoded, by position from `base`. */
-function decodeFailures(
-  failures: readonly (readonly [number, EncodedThrown])[],
-  base: number,
-  count: number,
-): [number, unknown][] | undefined {
-  let decoded: [number, unknown][] | undefined;
-  for (const [position, encoded] of failures) {
-    if (position < base || position >= base + count) continue;
-    (decoded ??= []).push([position - base, decodeThrown(encoded)]);
-  }
-  return decoded;
 }

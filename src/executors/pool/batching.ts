@@ -13,8 +13,11 @@ export interface BatchSizer {
    * Always at least 1 and at most `queued`.
    */
   next(queued: number, slots: number): number;
-  /** A batch of `size` shards took `durationMs`, from its start in the worker to its results. */
-  completed(size: number, durationMs: number): void;
+  /**
+   * A batch of `size` shards took `durationMs`, from its start in the worker to its results; its
+   * heavier message (the shards or the results) weighed `bytes`, when known.
+   */
+  completed(size: number, durationMs: number, bytes?: number): void;
 }
 
 /**
@@ -52,19 +55,28 @@ export const MIN_IDEAL_BATCH_MS = 10;
 /** Batches longer than this shrink (joblib: 2 s, scaled like {@link MIN_IDEAL_BATCH_MS}). */
 export const MAX_IDEAL_BATCH_MS = 100;
 /**
- * The largest batch: it bounds what the executor holds (about three batches per worker). Past a few
- * hundred tiny shards a message's cost is already spread thin, while more shards held at once only
- * cost garbage collection (measured on 200,000 tiny shards: 128 to 512 alike, 2048 and more slower).
+ * The most shards in a batch. A message costs the main thread tens of microseconds whatever it
+ * carries, and the main thread feeds every worker: for shards of a microsecond that cost is what
+ * caps the speed-up (bench/main-thread.ts, 2 cores: 200,000 `x * x` cost the main thread 0.35 us
+ * per shard at 256, 0.18 at 1024, 0.15 at 4096; 1,000,000 shards of ~1 us took 0.99, 0.82 and 0.70
+ * times the plain loop).
  */
-export const MAX_BATCH = 256;
+export const MAX_BATCH = 4096;
+/**
+ * The most a batch may weigh (its shards or its results, serialized): what the executor holds,
+ * about three batches per worker, stays bounded in bytes whatever the size of a shard.
+ */
+export const MAX_BATCH_BYTES = 2 ** 20;
 /** At the tail, what is left is cut into this many batches per worker, so no worker straggles. */
 const TAIL_SPLIT = 4;
 
 /**
  * `batchSize: 'auto'`, after joblib's `batch_size='auto'`: starts at 1; while batches take under
  * {@link MIN_IDEAL_BATCH_MS} (smoothed: 0.8 old + 0.2 new) the size grows towards twice the ideal,
- * at most doubling per step; over {@link MAX_IDEAL_BATCH_MS} it shrinks at once. When fewer shards wait than one full
- * batch per worker (the tail, or a source slower than the workers), they are split finely.
+ * at most doubling per step; over {@link MAX_IDEAL_BATCH_MS} it shrinks at once. A batch never holds
+ * more than {@link MAX_BATCH} shards nor, as far as the last one tells, weighs more than
+ * {@link MAX_BATCH_BYTES}. When fewer shards wait than one full batch per worker (the tail, or a
+ * source slower than the workers), they are split finely.
  *
  * @example
  * ```ts
@@ -87,10 +99,12 @@ class AutoBatches implements BatchSizer {
     return Math.max(1, Math.min(this.size, Math.ceil(queued / (TAIL_SPLIT * slots))));
   }
 
-  completed(batch: number, durationMs: number): void {
+  completed(batch: number, durationMs: number, bytes = 0): void {
     if (batch !== this.size) return;
     const smoothed = this.#smoothed === undefined ? durationMs : 0.8 * this.#smoothed + 0.2 * durationMs;
-    const next = resize(this.size, smoothed);
+    // As many shards as weigh MAX_BATCH_BYTES, judged from this batch's weight per shard.
+    const fits = bytes > 0 ? Math.max(1, Math.floor((batch * MAX_BATCH_BYTES) / bytes)) : MAX_BATCH;
+    const next = Math.min(resize(this.size, smoothed), fits);
     this.#smoothed = next === this.size ? smoothed : undefined;
     this.size = next;
   }

@@ -48,6 +48,8 @@ interface Batch {
   readonly pieces: readonly Piece[];
   /** Shards in all its pieces. */
   readonly count: number;
+  /** What its shards weigh, packed and moved. */
+  readonly bytes: number;
   job: PoolJob<BatchResponse> | undefined;
   /** Why parafor stopped it, once it did. */
   stopped: { readonly reason: unknown } | undefined;
@@ -154,7 +156,14 @@ export class PoolSession implements ExecutorSession {
       transfer,
       notifyStart: this.#s.watchTasks,
     };
-    const batch: Batch = { pieces, count, job: undefined, stopped: undefined, unwatch: undefined };
+    const batch: Batch = {
+      pieces,
+      count,
+      bytes: weight(packed, moved),
+      job: undefined,
+      stopped: undefined,
+      unwatch: undefined,
+    };
     this.#running.add(batch);
     // With a timeout, the worker says when the batch starts, and the shard's time counts from there.
     // Without, that message is saved: the shards count as started when sent (progress durations
@@ -281,7 +290,7 @@ export class PoolSession implements ExecutorSession {
         base += piece.count;
       }
     }
-    this.#s.sizer.completed(count, response.durationMs);
+    this.#s.sizer.completed(count, response.durationMs, Math.max(batch.bytes, weight(response.values, response.moved)));
   }
 
   #failed(batch: Batch, error: unknown): void {
@@ -340,4 +349,11 @@ export class PoolSession implements ExecutorSession {
     this.#queue.unshift(pieces);
     this.#schedule();
   }
+}
+
+/** What a list weighs in a message: its packed bytes, and the bytes of the values moved beside it. */
+function weight(packed: PackedList, moved: readonly (readonly [number, unknown])[]): number {
+  let bytes = packed.byteLength;
+  for (const [, value] of moved) bytes += (value as ArrayBuffer | ArrayBufferView).byteLength;
+  return bytes;
 }

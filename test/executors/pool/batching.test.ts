@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { autoBatches, fixedBatches, MAX_BATCH, MIN_IDEAL_BATCH_MS } from '../../../src/executors/pool/batching.js';
+import {
+  autoBatches,
+  fixedBatches,
+  MAX_BATCH,
+  MAX_BATCH_BYTES,
+  MIN_IDEAL_BATCH_MS,
+} from '../../../src/executors/pool/batching.js';
 import { distribute, getDistribution, parallel, shutdown, type ShardOutcome } from '../../../src/index.js';
 import { Hasher } from '../../fixtures/workers/shapes.js';
 import { range } from '../../helpers.js';
@@ -41,6 +47,15 @@ describe('batch sizes', () => {
     assert.equal(sizer.size, settled, 'between the bounds: unchanged');
     sizer.completed(settled, 10_000);
     assert.ok(sizer.size < settled, `shrinks: ${sizer.size} < ${settled}`);
+  });
+
+  it("'auto' keeps batches within MAX_BATCH_BYTES, judged from the last batch's weight per shard", () => {
+    const heavy = autoBatches();
+    for (let step = 0; step < 30; step++) heavy.completed(heavy.size, 0.001, heavy.size * 10_000);
+    assert.equal(heavy.size, Math.floor(MAX_BATCH_BYTES / 10_000), 'shards of 10 kB: 1 MiB a batch');
+    const light = autoBatches();
+    for (let step = 0; step < 30; step++) light.completed(light.size, 0.001, light.size * 8);
+    assert.equal(light.size, MAX_BATCH, 'numbers: the most shards a batch may hold');
   });
 
   it("'auto' ignores batches of another size than the current one", () => {

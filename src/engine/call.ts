@@ -11,8 +11,8 @@ import { methodName } from '../naming.js';
 import { resolveOptions, resultOrder, type ResolvedOptions } from '../options.js';
 import type { DistributeOptions, Shards } from '../types.js';
 import { FanOut } from './fan-out.js';
-import { outcomeAt, type Settled } from './outcomes.js';
-import { assertShards, countShards } from './shards.js';
+import { outcomeAt, type Settled, type SettledRun } from './outcomes.js';
+import { assertShards } from './shards.js';
 
 /** A call to run: the method's record, its `this`, the shards and what every shard also gets. */
 export interface CallRequest {
@@ -60,7 +60,7 @@ function shape(method: DistributedMethod, shards: Shards<unknown>, args: readonl
   });
   const item = itemMaker(options);
   return options.as === 'array'
-    ? collect(method.name, fanOut, item, settled, countShards(shards))
+    ? collect(method.name, fanOut, item, settled)
     : stream(method.name, fanOut, item, settled);
 }
 
@@ -88,36 +88,47 @@ function itemMaker(options: ResolvedOptions): ItemMaker {
 }
 
 /**
- * Gathers every outcome into an array in input order. The values of a run without a failure are
- * copied as they are: a shard costs one store here. With `stopOnError: false` failures reach here
- * too; they are gathered into an AggregateError.
+ * Gathers every outcome into an array in input order. Runs are appended in input order (one that
+ * settles early waits for those before it), so the array stays packed whatever the order of
+ * completion: out-of-order stores into a growing array would turn it into a slow dictionary. The
+ * values of a run without a failure are copied as they are: a shard costs one push here. With
+ * `stopOnError: false` failures reach here too; they are gathered into an AggregateError.
  */
-async function collect(
-  name: string,
-  fanOut: FanOut,
-  item: ItemMaker,
-  settled: boolean,
-  total: number | undefined,
-): Promise<unknown[]> {
-  const results: unknown[] = total === undefined ? [] : new Array<unknown>(total);
+async function collect(name: string, fanOut: FanOut, item: ItemMaker, settled: boolean): Promise<unknown[]> {
+  const results: unknown[] = [];
   const errors: ShardError[] = [];
+  const early = new Map<number, SettledRun>();
+  const append = (run: SettledRun): void => {
+    if (run.errors === undefined && item === valueItem) {
+      const { count, values } = run;
+      for (let i = 0; i < count; i++) results.push(values[i]);
+      return;
+    }
+    for (let i = 0; i < run.count; i++) {
+      const outcome = outcomeAt(run, i);
+      if (!outcome.ok && !settled) {
+        errors.push(outcome.error);
+        results.push(undefined); // the call rejects: only the position matters
+      } else {
+        results.push(item(outcome));
+      }
+    }
+  };
   for await (const batch of fanOut.batches()) {
     for (const run of batch) {
-      if (run.errors === undefined && item === valueItem) {
-        const { start, count, values } = run;
-        for (let i = 0; i < count; i++) results[start + i] = values[i];
+      if (run.start !== results.length) {
+        early.set(run.start, run);
         continue;
       }
-      for (let i = 0; i < run.count; i++) {
-        const outcome = outcomeAt(run, i);
-        if (!outcome.ok && !settled) errors.push(outcome.error);
-        else results[outcome.index] = item(outcome);
+      append(run);
+      let next: SettledRun | undefined;
+      while ((next = early.get(results.length)) !== undefined) {
+        early.delete(next.start);
+        append(next);
       }
     }
   }
   if (errors.length > 0) throw aggregate(name, errors);
-  // The input said how many shards it had; an array that shrank during the call gave fewer.
-  if (results.length > fanOut.read) results.length = fanOut.read;
   return results;
 }
 

@@ -279,6 +279,8 @@ export class PoolSession implements ExecutorSession {
     }
     for (const [position, value] of response.moved) values[position] = value;
     values.length = count;
+    // Before the shards settle: the engine hands over more as they do, as much as the new size allows.
+    this.#s.sizer.completed(count, response.durationMs, Math.max(batch.bytes, weight(response.values, response.moved)));
     if (pieces.length === 1) {
       const [piece] = pieces as [Piece];
       piece.unit.settle(piece.offset, values, failuresIn(response.failures, 0, count));
@@ -290,7 +292,6 @@ export class PoolSession implements ExecutorSession {
         base += piece.count;
       }
     }
-    this.#s.sizer.completed(count, response.durationMs, Math.max(batch.bytes, weight(response.values, response.moved)));
   }
 
   #failed(batch: Batch, error: unknown): void {

@@ -115,7 +115,7 @@ class LazyContext implements ShardContext {
 // that would cost a promise and a turn per shard.
 function callOne(method: DistributedMethod, task: ShardTask): Promise<unknown> {
   try {
-    const result = method.fn.call(method.thisArg, task.shard, ...task.args);
+    const result = callRaw(method, task);
     return result instanceof Promise ? result : Promise.resolve(result);
   } catch (error) {
     return Promise.reject(error);

@@ -71,3 +71,40 @@ export function warningsWith(code: string): { readonly warnings: Error[]; readon
   process.on('warning', onWarning);
   return { warnings, stop: () => process.off('warning', onWarning) };
 }
+
+/**
+ * Everything a call gives: its array, or the items of its stream, each counted with `onItem`. The
+ * call is made inside, so that a throw from it is a rejection too.
+ */
+export async function collect(
+  call: () => Promise<unknown[]> | AsyncGenerator<unknown>,
+  onItem: () => void = () => undefined,
+): Promise<unknown[]> {
+  const result = call();
+  if (result instanceof Promise) return result;
+  const items: unknown[] = [];
+  for await (const item of result) {
+    onItem();
+    items.push(item);
+  }
+  return items;
+}
+
+/** How `promise` settled, or a rejection after `ms`: a call that never settles fails the test instead of hanging it. */
+export async function settleWithin<T>(promise: Promise<T>, ms = 10_000): Promise<{ value: T } | { error: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the call never settled')), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -16,7 +16,7 @@ import {
   type ShardChunk,
   type ShardOutcome,
 } from '../../src/index.js';
-import { countingSource, range, sleep, until } from '../helpers.js';
+import { collect, countingSource, range, settleWithin, sleep, until } from '../helpers.js';
 
 /** What a chunk executor saw. */
 interface Seen {
@@ -460,29 +460,12 @@ describe('property: chunks settled in any pieces, in any order, give what a sequ
           return f(x);
         }, options) as unknown as (shards: unknown) => Promise<unknown[]> | AsyncGenerator<unknown>;
 
-        const call = (async () => {
-          const input = s.source === 'array' ? indexed : s.source === 'iterable' ? iterable() : lazily();
-          const result = run(input);
-          if (result instanceof Promise) return result;
-          const items: unknown[] = [];
-          for await (const item of result) {
-            consumed++;
-            items.push(item);
-          }
-          return items;
-        })();
-        let hung: NodeJS.Timeout | undefined;
-        const guard = new Promise<never>((_, reject) => {
-          hung = setTimeout(() => reject(new Error('the call never settled')), 10_000);
-        });
-        const settled = await Promise.race([
-          scheduler.waitFor(call).then(
-            (value) => ({ value }),
-            (error: unknown) => ({ error }),
-          ),
-          guard,
-        ]);
-        clearTimeout(hung);
+        const input = s.source === 'array' ? indexed : s.source === 'iterable' ? iterable() : lazily();
+        const call = collect(
+          () => run(input),
+          () => consumed++,
+        );
+        const settled = await settleWithin(scheduler.waitFor(call));
         // Pieces of a stopped call still come through the scheduler; let them.
         await scheduler.waitAll();
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { distribute, ShardError, type DistributeOptions, type Executor } from '../../src/index.js';
+import { collect, settleWithin } from '../helpers.js';
 
 /**
  * Random shard lists, concurrency, buffer sizes, result orders, error policies and failure positions;
@@ -86,28 +87,11 @@ describe('property: a parallel for is a sequential for', () => {
           shards: Iterable<unknown> | AsyncIterable<unknown>,
         ) => Promise<unknown[]> | AsyncGenerator<unknown>;
 
-        const call = (async () => {
-          const result = run(s.asyncSource ? lazily() : indexed);
-          if (result instanceof Promise) return result;
-          const items: unknown[] = [];
-          for await (const item of result) {
-            consumed++;
-            items.push(item);
-          }
-          return items;
-        })();
-        let hung: NodeJS.Timeout | undefined;
-        const guard = new Promise<never>((_, reject) => {
-          hung = setTimeout(() => reject(new Error('the call never settled')), 10_000);
-        });
-        const settled = await Promise.race([
-          scheduler.waitFor(call).then(
-            (value) => ({ value }),
-            (error: unknown) => ({ error }),
-          ),
-          guard,
-        ]);
-        clearTimeout(hung);
+        const call = collect(
+          () => run(s.asyncSource ? lazily() : indexed),
+          () => consumed++,
+        );
+        const settled = await settleWithin(scheduler.waitFor(call));
 
         const expected = sequential(s);
         const failing = expected.flatMap((o, index) => (o.ok ? [] : [index]));

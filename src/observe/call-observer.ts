@@ -1,0 +1,81 @@
+/**
+ * What the fan-out tells about a call when it has `progress` or `onStats`: shards handed over, shards
+ * finished, the end. It keeps the figures ({@link CallStatsRecorder}), draws the call's line on the
+ * shared board, and gives the figures to `onStats` once.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import type { CallOutcome, CallStats } from './call-stats.js';
+import { statusLine, summaryLine } from './progress-line.js';
+import { CallStatsRecorder } from './stats.js';
+import type { BoardLine, LineBoard } from './terminal.js';
+
+/** What an observer is made with. */
+export interface ObserverSpec {
+  readonly method: string;
+  readonly executor: string;
+  readonly concurrency: number;
+  /** Number of shards, when the input knows it. */
+  readonly total: number | undefined;
+  /** The board to draw the call's line on, with `progress: true`. */
+  readonly board: LineBoard | undefined;
+  readonly onStats: ((stats: CallStats) => void) | undefined;
+  /** Reports an exception thrown by `onStats` (it must not affect the call). */
+  readonly onStatsThrew: (error: unknown) => void;
+}
+
+/** Watches one call. */
+export class CallObserver {
+  readonly #spec: ObserverSpec;
+  readonly #recorder: CallStatsRecorder;
+  readonly #line: BoardLine | undefined;
+  #ended = false;
+
+  constructor(spec: ObserverSpec) {
+    this.#spec = spec;
+    this.#recorder = new CallStatsRecorder(spec.method, spec.executor, spec.concurrency, performance.now());
+    this.#line = spec.board?.add(() => this.#status(spec.board?.tty === true));
+  }
+
+  /**
+   * `count` shards finished now, `failed` of them failing: handed over at `handedAt`, started at
+   * `startedAt` (0 if the executor never said), `batched` when they travelled in a batch.
+   */
+  ran(handedAt: number, startedAt: number, count: number, failed: number, batched: boolean): void {
+    this.#recorder.ran(handedAt, startedAt, performance.now(), count, failed, batched);
+  }
+
+  /** A retry of a shard started. */
+  retried(): void {
+    this.#recorder.retried();
+  }
+
+  /** The call ended: the line becomes its summary, and `onStats` has the figures. Once only. */
+  end(outcome: CallOutcome): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const stats = this.#recorder.finish(outcome, performance.now());
+    this.#line?.finish(summaryLine(stats, this.#spec.total));
+    const { onStats } = this.#spec;
+    if (onStats === undefined) return;
+    try {
+      onStats(stats);
+    } catch (error) {
+      this.#spec.onStatsThrew(error);
+    }
+  }
+
+  #status(tty: boolean): string {
+    const recorder = this.#recorder;
+    return statusLine(
+      {
+        method: this.#spec.method,
+        done: recorder.shards,
+        failed: recorder.failed,
+        total: this.#spec.total,
+        elapsedMs: performance.now() - recorder.startedAt,
+      },
+      tty,
+    );
+  }
+}

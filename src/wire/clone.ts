@@ -6,6 +6,7 @@
  * @module
  */
 import { deserialize, serialize } from 'node:v8';
+import * as workerThreads from 'node:worker_threads';
 import { describe, say } from '../messages.js';
 
 /**
@@ -220,11 +221,23 @@ export function buffersToMove(packed: PackedList, moved: Moved): ArrayBuffer[] {
   return transferList([packed.buffer as ArrayBuffer, ...moved.map(([, value]) => value)]);
 }
 
-/** Whether `transfer: true` moves this value rather than copying it. */
+/** Node 21+: whether a buffer is marked as never to be moved (Node's Buffer pool is). */
+const untransferable = (workerThreads as { isMarkedAsUntransferable?: (buffer: object) => boolean })
+  .isMarkedAsUntransferable;
+
+/**
+ * Whether `transfer: true` moves this value rather than copying it. Not a small `Buffer` carved out
+ * of Node's shared pool (`Buffer.from('abc')`): moving it would take the whole pool, which Node
+ * forbids from version 21 (a `DataCloneError`) and copies whole on 20.
+ */
 export function isMovable(value: unknown): value is ArrayBuffer | ArrayBufferView {
   const buffer = value instanceof ArrayBuffer ? value : ArrayBuffer.isView(value) ? value.buffer : undefined;
   // A zero-length buffer may be one already moved away (detached): copying it is the safe choice.
-  return buffer instanceof ArrayBuffer && buffer.byteLength > 0;
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return false;
+  if (untransferable !== undefined) return !untransferable(buffer);
+  // Node 20 cannot say which buffers are marked: a Buffer over part of its memory is copied, its
+  // bytes alone, rather than the memory behind it.
+  return !(Buffer.isBuffer(value) && value.byteLength < buffer.byteLength);
 }
 
 /** The buffers to move for these values, each once. */

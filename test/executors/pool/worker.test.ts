@@ -307,6 +307,20 @@ describe(`'worker' executor: transfer and shutdown (${mode} mode)`, () => {
     assert.equal(copied[0]?.byteLength, 16, 'without transfer the shard stays usable');
   });
 
+  it("copies small Buffers that share Node's pool, both ways, with transfer: true", async () => {
+    const pooled = Buffer.from('small');
+    const neighbour = Buffer.from('neighbour');
+    const results = await parallel(new Hasher()).scale([pooled] as unknown as Float64Array[], 1);
+    assert.deepEqual([...(results[0] ?? [])], [...Buffer.from('small')]);
+    assert.equal(pooled.toString(), 'small', 'the shard was copied, not moved');
+    assert.equal(neighbour.toString(), 'neighbour', 'the rest of the pool is intact');
+    const spelled = await parallel(new Hasher()).spell(['a', 'bc']);
+    assert.deepEqual(
+      spelled.map((bytes) => Buffer.from(bytes).toString()),
+      ['a', 'bc'],
+    );
+  });
+
   it('shutdown() terminates the pool, is safe twice, and a later call starts a new one', async () => {
     await parallel(Hasher).double([1]);
     await shutdown();

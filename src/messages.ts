@@ -51,6 +51,15 @@ export function invalid(who: string, expected: string, value: unknown): TypeErro
   return new TypeError(say(who, `expected ${expected}, got ${describe(value)}`));
 }
 
+/**
+ * The `TypeError` of a bad value met while something else speaks: `Expected what, got value (type)`,
+ * with no speaker, for an error that carries it as its `cause` and names the method itself (as
+ * `ShardSourceError` does).
+ */
+export function unexpected(expected: string, value: unknown): TypeError {
+  return new TypeError(`Expected ${expected}, got ${describe(value)}`);
+}
+
 /** A `TypeError` for input that has the right type but cannot work: `Who: Sentence`. */
 export function refused(who: string, sentence: string, cause?: unknown): TypeError {
   return new TypeError(say(who, sentence), cause === undefined ? undefined : { cause });

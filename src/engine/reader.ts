@@ -3,11 +3,15 @@
  * ahead would gain nothing, and a chunk is then one copy of a stretch of it. Anything else is read
  * through its iterator, ahead of the hand-over as far as the engine allows: sync iterators in a loop,
  * async ones one `next()` at a time.
+ *
+ * The iterator is held to what `for…of` and `for await…of` require of it (see shards.ts): whatever it
+ * does wrong, throws or gives, fails the call through `failed` with the index being read, and never
+ * escapes as an unhandled rejection. As with `for…of`, an iterator that failed is not closed.
  * @module
  */
 import type { Shards } from '../types.js';
 import { Fifo } from '../util/fifo.js';
-import { arrayShards, openShards, type ShardIterator } from './shards.js';
+import { arrayShards, checkResult, closeShards, openShards, type ShardIterator } from './shards.js';
 
 /** What the reader tells its fan-out. */
 export interface ReaderEvents {
@@ -28,23 +32,33 @@ export class ShardReader {
   readonly #events: ReaderEvents;
   /** The input, when it is an array read by index (see arrayShards). */
   readonly #array: readonly unknown[] | undefined;
-  readonly #iterator: ShardIterator | undefined;
+  /** The input, when it is read through its iterator. */
+  readonly #iterable: Shards<unknown> | undefined;
+  /** Opened at the first read, so that what opening throws is reported like any failed read. */
+  #iterator: ShardIterator | undefined;
   /** Shards read ahead from the iterator and not yet taken, oldest first. */
   readonly #waiting = new Fifo<unknown>();
   #read = 0;
   #reading = false;
   #done = false;
   #closed = false;
+  /** Reading the iterator threw or gave something that is no iterator result. */
+  #failed = false;
 
   constructor(shards: Shards<unknown>, events: ReaderEvents) {
     this.#events = events;
     this.#array = arrayShards(shards);
-    this.#iterator = this.#array === undefined ? openShards(shards) : undefined;
+    this.#iterable = this.#array === undefined ? shards : undefined;
   }
 
   /** Whether shards are read as they are taken (an array) rather than ahead (an iterator). */
   get byIndex(): boolean {
     return this.#array !== undefined;
+  }
+
+  /** The array's length now, for an input read by index; for an iterator, the shards read so far. */
+  get length(): number {
+    return this.#array?.length ?? this.#read;
   }
 
   /** Shards read so far: the index of the next one. */
@@ -72,31 +86,22 @@ export class ShardReader {
    * many it read now; an async read started here brings its shard later, through `resumed`.
    */
   readAhead(room: number): number {
-    const iterator = this.#iterator;
+    const iterable = this.#iterable;
     let read = 0;
-    while (iterator !== undefined && read < room && !this.#reading && !this.#done && !this.#closed) {
-      let result: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
+    while (iterable !== undefined && read < room && !this.#reading && !this.#done && !this.#closed && !this.#failed) {
+      const index = this.#read;
       try {
-        result = iterator.next();
+        const opened = (this.#iterator ??= openShards(iterable));
+        const result = opened.next.call(opened.iterator);
+        if (opened.async && isThenable(result)) {
+          // Promise.resolve may read the result's own `constructor`: inside the try, like `then`.
+          this.#await(Promise.resolve(result), index);
+          break;
+        }
+        read += this.#accept(result);
       } catch (error) {
-        this.#events.failed(error, this.#read);
-        return read;
+        this.#fail(error, index);
       }
-      if (isThenable(result)) {
-        this.#reading = true;
-        Promise.resolve(result).then(
-          (value) => {
-            this.#reading = false;
-            if (!this.#closed) this.#events.resumed(this.#accept(value));
-          },
-          (error: unknown) => {
-            this.#reading = false;
-            if (!this.#closed) this.#events.failed(error, this.#read);
-          },
-        );
-        break;
-      }
-      read += this.#accept(result);
     }
     return read;
   }
@@ -134,27 +139,63 @@ export class ShardReader {
   }
 
   /**
-   * Stops reading. An iterator not read to its end is closed (`return()`); what that returns is
-   * given back, and what it throws thrown, for the caller to report.
+   * Stops reading. An iterator not read to its end is closed (`return()`), unless reading it failed;
+   * a promise of the closing is given back, and what closing throws thrown, for the caller to report.
    */
   close(): unknown {
     if (this.#closed) return undefined;
     this.#closed = true;
-    return this.#done ? undefined : this.#iterator?.return?.();
+    const opened = this.#iterator;
+    return opened === undefined || this.#done || this.#failed ? undefined : closeShards(opened);
   }
 
-  /** Takes one iterator result; returns 1 for a shard, 0 for the end. */
-  #accept(result: IteratorResult<unknown>): number {
-    if (result.done === true) {
+  /** An async read under way: its shard, the end, or the failure comes back through the events. */
+  #await(result: Promise<unknown>, index: number): void {
+    this.#reading = true;
+    result.then(
+      (settled) => {
+        this.#reading = false;
+        if (this.#closed) return;
+        let read: number;
+        try {
+          read = this.#accept(settled);
+        } catch (error) {
+          this.#fail(error, index);
+          return;
+        }
+        this.#events.resumed(read);
+      },
+      (error: unknown) => {
+        this.#reading = false;
+        if (!this.#closed) this.#fail(error, index);
+      },
+    );
+  }
+
+  /**
+   * Takes one iterator result; returns 1 for a shard, 0 for the end. Throws, as `for…of` would, for a
+   * result that is no object, and what its `done` or `value` getter throws.
+   */
+  #accept(result: unknown): number {
+    const checked = checkResult(result, this.#iterator as ShardIterator, 'next');
+    if (checked.done) {
       this.#done = true;
       return 0;
     }
+    const value = checked.value;
     this.#read++;
-    this.#waiting.push(result.value);
+    this.#waiting.push(value);
     return 1;
+  }
+
+  #fail(error: unknown, index: number): void {
+    this.#failed = true;
+    this.#events.failed(error, index);
   }
 }
 
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as Partial<PromiseLike<T>>).then === 'function';
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as Partial<PromiseLike<unknown>>).then === 'function'
+  );
 }

@@ -2,11 +2,18 @@
  * Turning the shards a user gives into one iterator the engine reads lazily.
  * @module
  */
-import { invalid } from '../messages.js';
+import { invalid, unexpected } from '../messages.js';
 import type { ShardSource, Shards } from '../types.js';
 
-/** A sync or async iterator: the engine reads both the same way. */
-export type ShardIterator = Iterator<unknown> | AsyncIterator<unknown>;
+/**
+ * An opened iterator, as `for…of` and `for await…of` hold one: the iterator, its `next` read once,
+ * and which protocol it follows (an async one's results are awaited).
+ */
+export interface ShardIterator {
+  readonly iterator: Iterator<unknown> | AsyncIterator<unknown>;
+  readonly next: (this: unknown) => unknown;
+  readonly async: boolean;
+}
 
 /** Whether a value can be fanned out over. */
 export function isShards(value: unknown): value is Shards<unknown> {
@@ -28,10 +35,66 @@ export function assertShards(value: unknown, method: string): asserts value is S
   }
 }
 
-/** Opens the iterator, preferring the async protocol when both exist. */
+/**
+ * Opens the iterator, preferring the async protocol when both exist. Throws what the iterable's method
+ * throws, and a `TypeError` (with no speaker: the error that carries it names the call) where
+ * `for…of` would: when the method gives no object, or an iterator whose `next` is no function.
+ */
 export function openShards(shards: Shards<unknown>): ShardIterator {
   const openAsync = (shards as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
-  return openAsync !== undefined ? openAsync.call(shards) : (shards as Iterable<unknown>)[Symbol.iterator]();
+  const async = openAsync !== undefined && openAsync !== null;
+  if (async && typeof openAsync !== 'function') {
+    throw unexpected("the shards' [Symbol.asyncIterator] to be a function", openAsync);
+  }
+  const iterator: unknown = async ? openAsync.call(shards) : (shards as Iterable<unknown>)[Symbol.iterator]();
+  if (!isObject(iterator)) {
+    const method = async ? '[Symbol.asyncIterator]()' : '[Symbol.iterator]()';
+    throw unexpected(`the shards' ${method} to return an iterator object`, iterator);
+  }
+  const next = (iterator as Partial<Iterator<unknown>>).next;
+  if (typeof next !== 'function') throw unexpected(`the ${iteratorKind(async)}'s \`next\` to be a function`, next);
+  return { iterator: iterator as ShardIterator['iterator'], next: next as ShardIterator['next'], async };
+}
+
+/**
+ * Checks what an iterator's `next()` or `return()` gave (an async one's, once settled) as the
+ * language does: a result must be an object, or it is a `TypeError`.
+ */
+export function checkResult(
+  result: unknown,
+  opened: ShardIterator,
+  method: 'next' | 'return',
+): IteratorResult<unknown> {
+  if (isObject(result)) return result as IteratorResult<unknown>;
+  const gave = opened.async ? 'resolve to' : 'return';
+  throw unexpected(`the ${iteratorKind(opened.async)}'s ${method}() to ${gave} an object`, result);
+}
+
+/**
+ * Closes an iterator that was not read to its end, as `break` out of `for…of` does: calls its
+ * `return()` if it has one. Throws what that throws, and a `TypeError` where the language would (a
+ * `return` that is no function, a result that is no object); an async iterator's result is awaited,
+ * and the promise returned rejects instead.
+ */
+export function closeShards(opened: ShardIterator): Promise<unknown> | undefined {
+  const { iterator, async } = opened;
+  const close: unknown = (iterator as { readonly return?: unknown }).return;
+  if (close === undefined || close === null) return undefined;
+  if (typeof close !== 'function') throw unexpected(`the ${iteratorKind(async)}'s \`return\` to be a function`, close);
+  const result: unknown = close.call(iterator);
+  if (!async) {
+    checkResult(result, opened, 'return');
+    return undefined;
+  }
+  return Promise.resolve(result).then((settled) => checkResult(settled, opened, 'return'));
+}
+
+function iteratorKind(async: boolean): string {
+  return async ? 'async iterator' : 'iterator';
+}
+
+function isObject(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
 
 /** The number of shards, when the input knows it without being read. */

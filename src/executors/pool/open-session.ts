@@ -53,7 +53,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
 }
 
 /** The call's constant part, serialized once: the method's reference, `this`'s fields, the arguments. */
-function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[]): Uint8Array {
+export function packContext(ref: MethodRef, thisArg: unknown, args: readonly unknown[]): Uint8Array {
   const fields =
     ref.form === 'method' && !ref.isStatic && typeof thisArg === 'object' && thisArg !== null
       ? { ...thisArg }

@@ -1,0 +1,137 @@
+/**
+ * What `parafor worker` does with a job: turn it back into a batch of the `'worker'` executor and
+ * run it in the process's own worker threads (so that a CPU-bound shard never blocks the event loop
+ * that renews the job's lock), then hand the batch's response back as the job's return value.
+ * @module
+ */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { reasonOf, say } from '../messages.js';
+import type { PoolJob, SharedPool } from '../executors/pool/pool.js';
+import {
+  fromText,
+  JOB_VERSION,
+  resultOf,
+  type CancelMessage,
+  type JobData,
+  type JobResult,
+} from '../executors/queue/jobs.js';
+import { pack, packList, unpack, type PackedList } from '../wire/clone.js';
+import type { BatchRequest, BatchResponse, CallContext } from '../wire/protocol.js';
+import { encodeThrown } from '../wire/remote-error.js';
+
+/** A job as the runner needs it (a BullMQ `Job` is one). */
+export interface RunnableJob {
+  readonly id?: string | undefined;
+  readonly data: unknown;
+}
+
+/** How long a worker remembers that a call stopped, to refuse its jobs that were already taken. */
+const REMEMBER_STOPPED_MS = 10 * 60_000;
+/** Calls whose context is kept decoded. */
+const RECENT_CALLS = 16;
+
+/** Runs jobs on a worker-thread pool, and stops those whose call stopped. */
+export class JobRunner {
+  readonly #pool: SharedPool;
+  /** File URLs of the modules this worker was started with. */
+  readonly #modules: ReadonlySet<string>;
+  readonly #shown: string;
+  readonly #contexts = new Map<string, { readonly number: number; readonly context: Uint8Array }>();
+  readonly #active = new Map<string, { readonly call: string; readonly job: PoolJob<BatchResponse> }>();
+  readonly #stopped = new Map<string, number>();
+  #calls = 0;
+
+  constructor(pool: SharedPool, modules: readonly string[], shown: readonly string[]) {
+    this.#pool = pool;
+    this.#modules = new Set(modules);
+    this.#shown = shown.join(', ');
+  }
+
+  /** Jobs running now. */
+  get running(): number {
+    return this.#active.size;
+  }
+
+  /** A caller said to stop jobs: the running ones are stopped (their thread is ended and replaced). */
+  cancel(message: CancelMessage): void {
+    const now = Date.now();
+    if (message.jobs === undefined) this.#stopped.set(message.call, now);
+    for (const [key, since] of this.#stopped) if (now - since > REMEMBER_STOPPED_MS) this.#stopped.delete(key);
+    const only = message.jobs === undefined ? undefined : new Set(message.jobs);
+    for (const [id, { call, job }] of this.#active) {
+      if (call === message.call && (only === undefined || only.has(id))) job.cancel();
+    }
+  }
+
+  /**
+   * Runs a job's batch. Shards that fail are reported in the result, each on its own, as is a
+   * method that cannot be loaded here; it throws (failing the job) only when its call stopped or a
+   * worker thread died under it.
+   */
+  async run(job: RunnableJob): Promise<JobResult> {
+    const data = job.data as JobData;
+    const id = job.id ?? '';
+    if (data.v !== JOB_VERSION) {
+      const error = new Error(
+        say(
+          String(data.name),
+          `this worker reads jobs of version ${JOB_VERSION}, and this job is of version ${String(data.v)}: run the same version of parafor on every machine`,
+        ),
+      );
+      return resultOf(failedBatch(error));
+    }
+    if (this.#stopped.has(data.call)) throw new Error(say(data.name, 'the call of this job stopped'));
+    let request: BatchRequest;
+    try {
+      request = {
+        ...this.#context(data),
+        indices: Float64Array.from(data.indices),
+        shards: fromText(data.shards) as PackedList,
+        moved: [],
+        transfer: false,
+        notifyStart: false,
+      };
+    } catch (error) {
+      return resultOf(failedBatch(error));
+    }
+    const running = this.#pool.exec<BatchResponse>('run', [request]);
+    this.#active.set(id, { call: data.call, job: running });
+    try {
+      return resultOf(await running.result);
+    } catch (error) {
+      if (this.#stopped.has(data.call) || (error as Error | null)?.name === 'CancellationError') {
+        throw new Error(say(data.name, 'the call of this job stopped, so its shards were stopped'), { cause: error });
+      }
+      throw new Error(say(data.name, `a worker thread running this job died: ${reasonOf(error)}`), { cause: error });
+    } finally {
+      this.#active.delete(id);
+    }
+  }
+
+  /** The call's context with its module found here, packed once per call. */
+  #context(data: JobData): { readonly call: number; readonly context: Uint8Array } {
+    let known = this.#contexts.get(data.call);
+    if (known === undefined) {
+      const url = pathToFileURL(resolve(data.module)).href;
+      if (!this.#modules.has(url)) {
+        throw new TypeError(
+          say(
+            data.name,
+            `this worker was started with ${this.#shown}, not with ${data.module}, the module that defines the method (its path ` +
+              "relative to the caller's working folder). Start `parafor worker` from the same folder, with that module.",
+          ),
+        );
+      }
+      const context = unpack(Buffer.from(data.context, 'base64')) as CallContext;
+      known = { number: ++this.#calls, context: pack({ ...context, ref: { ...context.ref, module: url } }) };
+      this.#contexts.set(data.call, known);
+      if (this.#contexts.size > RECENT_CALLS) this.#contexts.delete(this.#contexts.keys().next().value as string);
+    }
+    return { call: known.number, context: known.context };
+  }
+}
+
+function failedBatch(error: unknown): BatchResponse {
+  return { values: packList([]), failures: [], batchFailure: encodeThrown(error), durationMs: 0, moved: [] };
+}

@@ -1,0 +1,185 @@
+/**
+ * `parafor worker`: imports the given modules (which makes their decorated methods known), then
+ * takes jobs from a queue executor's queue and runs them, `--concurrency` at once, in its own
+ * worker threads. SIGINT or SIGTERM stop it gracefully: it takes no new job, finishes those it
+ * runs, closes its connections and exits 0 (a second signal lets the running jobs go: other
+ * workers take them once their lock expires). A lost Redis connection is retried, saying so on
+ * stderr, and the worker goes on when Redis is back.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { reasonOf } from '../messages.js';
+import { sharedPool, shutdownPool } from '../executors/pool/pool.js';
+import { cancelChannel, type CancelMessage } from '../executors/queue/jobs.js';
+import { loadBullMQ } from '../executors/queue/load.js';
+import { isTypeScript, registerTypeScript } from '../worker/typescript.js';
+import { JobRunner } from './run-job.js';
+
+const USAGE = `Usage: parafor worker --queue <name> [options] <module…>
+
+Runs the jobs of a queue executor (parafor/queue). Each module is imported first, which makes its
+decorated methods known; a job names its method's module relative to the caller's working folder,
+so start the worker from the same folder of the same code (compiled .js, or .ts with tsx installed).
+
+Options:
+  --connection <url>        Redis URL (default: redis://127.0.0.1:6379)
+  --queue <name>            The queue's name, as given to queueExecutor() (required)
+  --concurrency <n>         Jobs run at once, each in a worker thread (default: the number of cores)
+  --prefix <prefix>         Prefix of the queue's Redis keys, as given to queueExecutor() (default: bull)
+  --lock-duration <ms>      How long a job's lock lasts unrenewed: a killed worker's jobs run again
+                            elsewhere after about this long (default: 5000)
+  --stalled-interval <ms>   How often to look for jobs whose worker died (default: 2000)
+  --max-stalled-count <n>   How often a job may lose its worker before it fails (default: 2)
+  -h, --help                Show this help
+`;
+
+const OPTIONS = {
+  connection: { type: 'string', default: 'redis://127.0.0.1:6379' },
+  queue: { type: 'string' },
+  concurrency: { type: 'string' },
+  prefix: { type: 'string', default: 'bull' },
+  'lock-duration': { type: 'string', default: '5000' },
+  'stalled-interval': { type: 'string', default: '2000' },
+  'max-stalled-count': { type: 'string', default: '2' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** How long a graceful stop waits for running jobs before it lets them go. */
+const STOP_WAIT_MS = 60_000;
+
+function fail(message: string): number {
+  process.stderr.write(`parafor worker: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function count(value: string | undefined, name: string, min: number): number | string {
+  const number = Number(value);
+  return Number.isInteger(number) && number >= min
+    ? number
+    : `expected an integer from ${min} and up for --${name}, got '${value ?? ''}'`;
+}
+
+/** Runs the command with its arguments (after `worker`); resolves with the exit code once it stops. */
+export async function runWorkerCommand(args: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    return fail(reasonOf(error).replace(/^TypeError( \[\w+\])?: /, ''));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.queue === undefined || values.queue === '') return fail('--queue is required');
+  if (positionals.length === 0) return fail('give at least one module to import');
+  const numbers = {
+    concurrency:
+      values.concurrency === undefined ? availableParallelism() : count(values.concurrency, 'concurrency', 1),
+    lockDuration: count(values['lock-duration'], 'lock-duration', 100),
+    stalledInterval: count(values['stalled-interval'], 'stalled-interval', 100),
+    maxStalledCount: count(values['max-stalled-count'], 'max-stalled-count', 0),
+  };
+  for (const value of Object.values(numbers)) if (typeof value === 'string') return fail(value);
+  const { concurrency, lockDuration, stalledInterval, maxStalledCount } = numbers as Record<
+    keyof typeof numbers,
+    number
+  >;
+  const connection = values.connection;
+  const where = connection.replace(/\/\/[^@/]*@/, '//');
+  const log = (line: string): boolean => process.stderr.write(`parafor worker: ${line}\n`);
+
+  const modules: string[] = [];
+  for (const path of positionals) {
+    const url = pathToFileURL(resolve(path)).href;
+    try {
+      if (isTypeScript(url)) await registerTypeScript(url, 'parafor worker');
+      await import(url);
+    } catch (error) {
+      log(`importing ${path} failed: ${reasonOf(error)}`);
+      return 1;
+    }
+    modules.push(url);
+  }
+
+  const { Worker, Redis } = await loadBullMQ('parafor worker').catch((error: unknown) => {
+    log(reasonOf(error));
+    return { Worker: undefined, Redis: undefined };
+  });
+  if (Worker === undefined || Redis === undefined) return 1;
+
+  const pool = sharedPool('worker');
+  pool.reserve(concurrency);
+  const runner = new JobRunner(pool, modules, positionals);
+  // Reconnect fast: a worker should resume within a second or two of Redis coming back.
+  const retryStrategy = (times: number): number => Math.min(250 * times, 2000);
+  const subscriber = new Redis(connection, { maxRetriesPerRequest: null, retryStrategy });
+  let down = false;
+  subscriber.on('error', (error: unknown) => {
+    if (down) return;
+    down = true;
+    log(`lost the connection to Redis at ${where} (${reasonOf(error)}); retrying`);
+  });
+  subscriber.on('ready', () => {
+    if (!down) return;
+    down = false;
+    log(`connected to Redis at ${where} again; resuming`);
+  });
+  subscriber.on('message', (_channel: string, text: string) => {
+    try {
+      runner.cancel(JSON.parse(text) as CancelMessage);
+    } catch {
+      // Not a message of ours: someone else publishes on the channel.
+    }
+  });
+  const worker = new Worker(values.queue, (job) => runner.run(job), {
+    connection: { url: connection, maxRetriesPerRequest: null, retryStrategy },
+    prefix: values.prefix,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    autorun: false,
+  });
+  // Connection errors are told once by the subscriber, above; the worker reconnects by itself.
+  worker.on('error', () => undefined);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping !== undefined) {
+      log(`${signal} again: letting ${runner.running} running job(s) go; other workers will take them`);
+      void worker.close(true);
+      return;
+    }
+    log(`${signal}: stopping after ${runner.running} running job(s)`);
+    stopping = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        worker.close(),
+        new Promise((done) => {
+          timer = setTimeout(done, STOP_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      await Promise.allSettled([worker.disconnect(), subscriber.quit(), shutdownPool('worker')]);
+      subscriber.disconnect();
+    })();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  await subscriber.subscribe(cancelChannel(values.prefix, values.queue)).catch(() => undefined);
+  const running = worker.run();
+  await worker.waitUntilReady().catch(() => undefined);
+  log(`ready: queue '${values.queue}' on ${where}, ${concurrency} at once, modules ${positionals.join(', ')}`);
+  await running.catch((error: unknown) => log(`stopped: ${reasonOf(error)}`));
+  await stopping;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  log('stopped');
+  return 0;
+}

@@ -28,8 +28,8 @@ export interface BoardLine {
 /** Redraws on a terminal at most ten times a second: drawing must never slow the call. */
 export const TTY_REDRAW_MS = 100;
 
-/** Off a terminal, a call's status line is written at most every five seconds. */
-export const PLAIN_EVERY_MS = 5000;
+/** Off a terminal, a call's status line is written about every three seconds, never more often. */
+export const PLAIN_EVERY_MS = 3000;
 
 const ESC = '\u001b[';
 const ERASE_LINE = `${ESC}2K`;
@@ -115,7 +115,8 @@ export class LineBoard {
     const now = performance.now();
     let text = '';
     for (const live of this.#live) {
-      if (now - live.lastWritten < this.#everyMs) continue;
+      // The timer's clock and performance.now() differ by a little: a line due now is not put off a whole tick.
+      if (now - live.lastWritten < this.#everyMs * 0.9) continue;
       live.lastWritten = now;
       text += `${safely(live.render)}\n`;
     }
@@ -124,7 +125,9 @@ export class LineBoard {
 
   /** One write per frame: the finished lines, for good, then the live ones, over the old block. */
   #draw(finished: readonly string[]): void {
-    const width = Math.max(10, (this.#stream.columns ?? 80) - 1);
+    // A terminal whose size is unknown (a pseudo-terminal nobody sized) says 0 columns.
+    const columns = this.#stream.columns ?? 0;
+    const width = Math.max(10, (columns > 0 ? columns : 80) - 1);
     let frame = this.#drawn > 0 ? `\r${ESC}${this.#drawn}A` : '\r';
     for (const line of finished) frame += `${ERASE_LINE}${line}\n`;
     for (const live of this.#live) frame += `${ERASE_LINE}${fit(safely(live.render), width)}\n`;

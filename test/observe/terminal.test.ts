@@ -62,6 +62,15 @@ describe('LineBoard', () => {
     assert.equal(stream.text.length, written, 'a board with no live line draws nothing');
   });
 
+  it('takes a terminal of unknown size (0 columns) for 80 columns wide', async () => {
+    const stream = captured(0);
+    const board = new LineBoard(stream, true, 5);
+    const line = board.add(() => 'x'.repeat(100));
+    await until(() => stream.writes >= 1);
+    line.finish('x: done');
+    assert.ok(stream.text.includes(`\u001b[2K${'x'.repeat(78)}…\n`), stream.text);
+  });
+
   it('draws nothing of a line whose render throws, and goes on', async () => {
     const stream = captured();
     const board = new LineBoard(stream, true, 5);

@@ -48,6 +48,22 @@ export const parallelSpin = distribute(spin, { executor: 'worker' });
 /** parafor's `'process'` executor over `burn`. */
 export const processBurn = distribute(burn, { executor: 'process' });
 
+/**
+ * The same work as methods, for calls that set their own options through `parallel(work, options)`
+ * (a concurrency, a batch size) while the workers import this module by reference as for the rest.
+ */
+export class Work {
+  @distribute({ executor: 'worker' })
+  burn(rounds: number): number {
+    return burn(rounds);
+  }
+
+  @distribute({ executor: 'worker' })
+  square(x: number): number {
+    return square(x);
+  }
+}
+
 /** The number of `burn` rounds that takes about `targetMs` on this machine (median of 5 timings). */
 export function calibrate(targetMs: number): number {
   const probe = 2_000_000;

@@ -5,7 +5,8 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { burn, calibrate, parallelBurn, processBurn } from './cpu-work.js';
+import { parallel } from '../src/index.js';
+import { burn, calibrate, parallelBurn, processBurn, Work } from './cpu-work.js';
 import { rawPools } from './cpu-raw.js';
 import {
   fixed,
@@ -18,12 +19,17 @@ import {
   timed,
   times,
   type Check,
+  type Chart,
   type Row,
   type Suite,
+  versus,
 } from './harness.js';
 
-const SHARDS = 64;
-const SHARD_MS = 20;
+const FULL = { shards: 64, shardMs: 20 };
+/** `--quick`: enough to draw the charts. */
+const QUICK = { shards: 16, shardMs: 5 };
+/** Rounds of the concurrency sweep at most: it calls parafor once per concurrency per round. */
+const SWEEP_ROUNDS = 3;
 const SPEEDUP_GOAL = 1.8;
 const OVERHEAD_GOAL = 1.05;
 
@@ -35,10 +41,15 @@ function atLeast(value: number, goal: number): Check {
 
 type Contender = 'sequential' | 'parafor' | 'piscina' | 'workerpool' | 'parafor process';
 
+function titleOf({ shards, shardMs }: typeof FULL): string {
+  return `CPU-bound: ${shards} shards x ~${shardMs} ms, sequential vs parafor 'worker' vs piscina vs workerpool`;
+}
+
 export const cpu: Suite = {
   name: 'cpu',
-  title: `CPU-bound: ${SHARDS} shards x ~${SHARD_MS} ms, sequential vs parafor 'worker' vs piscina vs workerpool`,
-  async run({ runs = 7, progress }) {
+  title: titleOf(FULL),
+  async run({ runs = 7, progress, quick }) {
+    const { shards: SHARDS, shardMs: SHARD_MS } = quick ? QUICK : FULL;
     const cores = availableParallelism();
     const rounds = calibrate(SHARD_MS);
     const shards = Array.from({ length: SHARDS }, () => rounds);
@@ -62,6 +73,7 @@ export const cpu: Suite = {
         },
         { rounds: runs, progress },
       );
+      const sweep = await concurrencySweep(shards, cores, Math.min(runs, SWEEP_ROUNDS), check, progress);
       const med = (name: Contender): number => median(samples[name]);
       // Ratios per round (each pair ran seconds apart, under the same load), then their median.
       const ratio = (a: Contender, b: Contender): number =>
@@ -101,10 +113,22 @@ export const cpu: Suite = {
             measure: "speed-up: sequential / parafor 'process' (context)",
             value: times(ratio('sequential', 'parafor process')),
           },
+          ...sweep.map(({ concurrency, speedups }) => ({
+            measure: `speed-up at concurrency ${concurrency}: sequential / parallel(work, { concurrency: ${concurrency} }).burn`,
+            value: times(median(speedups)),
+            detail: `${spread(speedups)}; ideal ${times(Math.min(concurrency, cores))}`,
+          })),
         ],
+        charts: [
+          speedupChart(sweep, cores, SHARDS, SHARD_MS),
+          versus('piscina', `${SHARDS} x ${SHARD_MS} ms CPU`, ratio('parafor', 'piscina')),
+          versus('workerpool', `${SHARDS} x ${SHARD_MS} ms CPU`, ratio('parafor', 'workerpool')),
+        ],
+        ...(quick ? { title: titleOf(QUICK) } : {}),
         notes: [
           `${cores} cores; every pool has ${cores} workers. A shard is ${rounds.toLocaleString('en')} xorshift rounds (~${SHARD_MS} ms here, calibrated at start).`,
           `Medians of ${plural(runs, 'interleaved round')} after a warm-up call per pool; a ratio is the median of the per-round ratios.`,
+          `Speed-up at a concurrency: ${plural(Math.min(runs, SWEEP_ROUNDS), 'round')}, each timing the sequential loop and then every concurrency once; a figure is the median of the per-round speed-ups.`,
           'piscina and workerpool run one task per shard from a generated worker file; parafor runs the same function by reference, auto-batched.',
         ],
       };
@@ -113,3 +137,55 @@ export const cpu: Suite = {
     }
   },
 };
+
+interface SweepPoint {
+  readonly concurrency: number;
+  /** sequential / parafor, one per round. */
+  readonly speedups: readonly number[];
+}
+
+/**
+ * The speed-up of `'worker'` at each concurrency from 1 to two above the cores: each round times
+ * the sequential loop, then parafor once at every concurrency, so a round's figures share its load.
+ */
+async function concurrencySweep(
+  shards: readonly number[],
+  cores: number,
+  rounds: number,
+  check: (name: string) => (results: readonly number[]) => void,
+  progress: (message: string) => void,
+): Promise<SweepPoint[]> {
+  const work = new Work();
+  const levels = Array.from({ length: cores + 2 }, (_, i) => i + 1);
+  const speedups = levels.map(() => [] as number[]);
+  // Workers beyond the cores start at the first call that asks for them; start them before timing.
+  await parallel(work, { concurrency: levels.at(-1) ?? 1 }).burn(shards.slice(0, levels.length));
+  for (let round = 0; round < rounds; round++) {
+    progress(`concurrency sweep ${round + 1}/${rounds}: sequential`);
+    const sequential = await timed(async () => check('sequential')(shards.map((r) => burn(r))));
+    for (const [i, concurrency] of levels.entries()) {
+      progress(`concurrency sweep ${round + 1}/${rounds}: concurrency ${concurrency}`);
+      const time = await timed(async () =>
+        check(`concurrency ${concurrency}`)(await parallel(work, { concurrency }).burn(shards)),
+      );
+      speedups[i]?.push(sequential / time);
+    }
+  }
+  return levels.map((concurrency, i) => ({ concurrency, speedups: speedups[i] ?? [] }));
+}
+
+function speedupChart(sweep: readonly SweepPoint[], cores: number, shards: number, shardMs: number): Chart {
+  return {
+    key: 'speedup-concurrency',
+    title: `Speed-up against concurrency, 'worker', ${shards} shards x ${shardMs} ms CPU`,
+    kind: 'line',
+    x: { title: 'concurrency (workers)' },
+    y: { title: 'speed-up over the sequential loop (x)' },
+    points: sweep.flatMap(({ concurrency, speedups }) => [
+      { x: concurrency, y: median(speedups), series: "parafor 'worker' (measured)" },
+      { x: concurrency, y: Math.min(concurrency, cores), series: `ideal on ${cores} cores` },
+    ]),
+    reference: { value: 1, label: 'sequential' },
+    caption: `The median speed-up of the sequential loop's time over parafor's at each concurrency; past ${cores} (the cores) more workers only share the same cores.`,
+  };
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +25,11 @@ export interface Suite {
 export interface SuiteContext {
   /** `--runs <n>` from the command line: overrides each suite's own number of timed runs. */
   readonly runs: number | undefined;
+  /**
+   * `--quick`: small sizes and one run, to see that a suite and the page work (the figures are
+   * rough). A suite that shrinks its sizes says so in its report's `title`.
+   */
+  readonly quick: boolean;
   /** Progress for long suites, on stderr so the tables on stdout stay clean. */
   readonly progress: (message: string) => void;
 }
@@ -50,6 +56,66 @@ export interface SuiteReport {
   readonly rows: readonly Row[];
   /** Printed under the table: how to read it, what the run did. */
   readonly notes?: readonly string[];
+  /** The suite's title for this run, when its sizes differ from the suite's own (`--quick`). */
+  readonly title?: string;
+  /** Figures as numbers, for the charts of the page (`--report`); see bench/charts.ts. */
+  readonly charts?: readonly Chart[];
+}
+
+/**
+ * The numbers behind one chart of the page. Suites that add to one chart give the same `key`: the
+ * page joins their points, and takes the title and axes from the first.
+ */
+export interface Chart {
+  /** Its file name under docs/benchmarks/, without `.svg`. */
+  readonly key: string;
+  readonly title: string;
+  /** `line`: y against a numeric x, one line per series; `bar`: one horizontal bar per point. */
+  readonly kind: 'line' | 'bar';
+  /** For `line`, the x axis; for `bar`, the axis of the bars' labels. */
+  readonly x: Axis;
+  /** The measured value's axis. */
+  readonly y: Axis;
+  readonly points: readonly Point[];
+  /** A horizontal (line) or vertical (bar) rule at a value of y, labelled: a goal, a parity, a default. */
+  readonly reference?: { readonly value: number; readonly label: string };
+  /** One sentence under the chart on the page: how to read it. */
+  readonly caption: string;
+}
+
+export interface Axis {
+  /** With its unit, e.g. `peak RSS growth (MB)`. */
+  readonly title: string;
+  /** A logarithmic scale (for sizes over decades, or ratios far from 1). */
+  readonly log?: boolean;
+}
+
+export interface Point {
+  /** A number on a `line` chart's x axis; a bar's label on a `bar` chart. */
+  readonly x: number | string;
+  readonly y: number;
+  /** The line (or the colour of the bar) it belongs to. */
+  readonly series: string;
+}
+
+/** The one chart every comparison with another library adds its bars to. */
+export const VERSUS_CHART = 'versus';
+
+/**
+ * A bar of the comparison chart: parafor's time divided by `contender`'s on one scenario
+ * (below 1, parafor is faster). Every suite that measures parafor against a library adds one.
+ */
+export function versus(contender: string, scenario: string, ratio: number): Chart {
+  return {
+    key: VERSUS_CHART,
+    title: 'parafor against other libraries, same work, same run',
+    kind: 'bar',
+    x: { title: 'scenario' },
+    y: { title: "time parafor / the library's (x, log scale)", log: true },
+    points: [{ x: `${contender}: ${scenario}`, y: ratio, series: contender }],
+    reference: { value: 1, label: 'as fast' },
+    caption: 'Each bar is a ratio of times measured side by side in one run: below 1, parafor took less time.',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,31 +225,83 @@ export function runFresh<T>(file: string, args: readonly string[] = [], nodeFlag
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/** The machine and the code measured, printed above the tables. */
-export function describeMachine(): string[] {
-  const cpus = os.cpus();
-  const load = os
-    .loadavg()
-    .map((value) => fixed(value))
-    .join(' ');
+/** The machine and the code measured: printed above the tables, and the page's header. */
+export interface Machine {
+  readonly node: string;
+  readonly v8: string;
+  /** e.g. `Linux 6.1.0 (x64)`, with the distribution's name where /etc/os-release gives it. */
+  readonly os: string;
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGb: number;
+  /** The 1, 5 and 15 minute load averages when the run started. */
+  readonly load: readonly number[];
+  /**
+   * The 1 minute load average was above half the cores when the run started: other work shared
+   * the machine, and the figures are noisy.
+   */
+  readonly busy: boolean;
+  /** Which parafor is measured: the commit, and whether src/ differs from it. */
+  readonly source: string;
+  readonly commit: string | undefined;
+}
+
+export function machine(): Machine {
+  const cores = os.availableParallelism();
+  const load = os.loadavg();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    os: `${osName()}${os.type()} ${os.release()} (${process.arch})`,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores,
+    memoryGb: os.totalmem() / 2 ** 30,
+    load,
+    busy: (load[0] ?? 0) > 0.5 * cores,
+    ...describeSource(),
+  };
+}
+
+/** `Debian GNU/Linux 13 (trixie), ` from /etc/os-release, or nothing. */
+function osName(): string {
+  try {
+    const name = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+    return name === undefined ? '' : `${name}, `;
+  } catch {
+    return '';
+  }
+}
+
+/** The machine and the code measured, as lines printed above the tables. */
+export function describeMachine(of: Machine = machine()): string[] {
   return [
-    `node ${process.version} (${process.platform} ${process.arch}, V8 ${process.versions.v8})`,
-    `cores: ${os.availableParallelism()} available (${cpus[0]?.model.trim() ?? 'unknown CPU'}), memory ${fixed(os.totalmem() / 2 ** 30)} GB, load average ${load}`,
-    `parafor: ${describeSource()}`,
+    `node ${of.node} (${of.os}, V8 ${of.v8})`,
+    `cores: ${of.cores} available (${of.cpu}), memory ${fixed(of.memoryGb)} GB, load average ${of.load.map((value) => fixed(value)).join(' ')}${of.busy ? ' (busy: the figures are noisy)' : ''}`,
+    `parafor: ${of.source}`,
   ];
 }
 
-/** Which parafor is measured: the commit, and whether src/ differs from it. */
-function describeSource(): string {
+function describeSource(): { readonly source: string; readonly commit: string | undefined } {
   try {
     const git = (...args: string[]): string =>
       execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git('rev-parse', '--short', 'HEAD');
     const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
-    return `src/ at commit ${commit}${dirty > 0 ? ` + uncommitted changes in ${dirty} file${dirty === 1 ? '' : 's'}` : ''}`;
+    return {
+      source: `src/ at commit ${commit}${dirty > 0 ? ` + uncommitted changes in ${dirty} file${dirty === 1 ? '' : 's'}` : ''}`,
+      commit,
+    };
   } catch {
-    return 'src/ (not a git checkout)';
+    return { source: 'src/ (not a git checkout)', commit: undefined };
   }
+}
+
+/** A suite's table, header first: what the console and the page both print. */
+export function tableOf(report: SuiteReport): string[][] {
+  return [
+    ['measure', 'value', 'goal', 'verdict', 'detail'],
+    ...report.rows.map((row) => [row.measure, row.value, row.goal ?? '', row.check?.verdict ?? '', row.detail ?? '']),
+  ];
 }
 
 /** A plain text table; the header is the first row. */

@@ -7,15 +7,20 @@
  *   npm run bench -- --runs 3                   timed runs per suite (default: each suite's own)
  *   npm run bench -- --strict                   exit 1 when a goal is missed
  *   npm run bench -- --list                     the suites' names
+ *   npm run bench -- --report                   also write docs/benchmarks.md and its charts (docs/benchmarks/*.svg)
+ *   npm run bench -- --report --out <dir>       the page and charts in <dir> instead of docs/
+ *   npm run bench -- --quick                    small sizes and one run: checks that suites and page work
  *
  * To add a suite: write `bench/<name>.ts` exporting a {@link Suite} (see bench/harness.ts) and
  * append it to `SUITES`. A suite that measures memory runs its measurement in a fresh process
  * with `runFresh()`.
  * @module
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { article } from './article.js';
-import { describeMachine, renderTable, type Check, type Suite } from './harness.js';
+import { describeMachine, machine, renderTable, ROOT, tableOf, type Check, type Suite } from './harness.js';
+import { writePage, type SuiteResult } from './page.js';
 import { streamMemory } from './stream-memory.js';
 import { threadThroughput } from './thread-throughput.js';
 import { cpu } from './cpu.js';
@@ -42,6 +47,9 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     strict: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    quick: { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -57,9 +65,14 @@ if (unknown.length > 0) {
   console.error(`Unknown suite ${unknown.join(', ')}; the suites are: ${SUITES.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
-const runs = values.runs === undefined ? undefined : Number(values.runs);
+// --quick runs each figure once unless --runs says otherwise.
+const runs = values.runs === undefined ? (values.quick ? 1 : undefined) : Number(values.runs);
 if (runs !== undefined && !(Number.isSafeInteger(runs) && runs >= 1)) {
   console.error(`--runs expects an integer from 1, got ${values.runs}`);
+  process.exit(2);
+}
+if (values.out !== undefined && !values.report) {
+  console.error('--out names where --report writes the page; give --report too');
   process.exit(2);
 }
 
@@ -67,23 +80,29 @@ const selected = only.length === 0 ? SUITES : SUITES.filter((suite) => only.incl
 const checks: { suite: string; measure: string; value: string; goal: string; check: Check }[] = [];
 let failed = false;
 
+const started = new Date();
+const measured = machine();
+const results: SuiteResult[] = [];
+
 console.log('parafor benchmarks');
-for (const line of describeMachine()) console.log(`  ${line}`);
+for (const line of describeMachine(measured)) console.log(`  ${line}`);
 
 for (const suite of selected) {
   console.log(`\n== ${suite.name}: ${suite.title}`);
-  const started = Date.now();
+  const began = Date.now();
+  const seconds = (): number => (Date.now() - began) / 1000;
   try {
     const report = await suite.run({
       runs,
+      quick: values.quick,
       progress: (message) => {
         if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K  … ${message}`);
       },
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-    const table = [['measure', 'value', 'goal', 'verdict', 'detail']];
+    results.push({ suite, seconds: seconds(), report });
+    if (report.title !== undefined) console.log(`  (this run: ${report.title})`);
     for (const row of report.rows) {
-      table.push([row.measure, row.value, row.goal ?? '', row.check?.verdict ?? '', row.detail ?? '']);
       if (row.check !== undefined) {
         checks.push({
           suite: suite.name,
@@ -94,13 +113,15 @@ for (const suite of selected) {
         });
       }
     }
-    console.log(renderTable(table));
+    console.log(renderTable(tableOf(report)));
     for (const note of report.notes ?? []) console.log(`  · ${note}`);
-    console.log(`  (${((Date.now() - started) / 1000).toFixed(2)} s)`);
+    console.log(`  (${seconds().toFixed(2)} s)`);
   } catch (error) {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     failed = true;
-    console.log(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    results.push({ suite, seconds: seconds(), error: text });
+    console.log(`  FAILED: ${text}`);
   }
 }
 
@@ -115,6 +136,23 @@ if (checks.length > 0) {
   const missed = checks.filter(({ check }) => !check.pass).length;
   console.log(`  ${checks.length - missed} of ${checks.length} goals met${missed > 0 ? `, ${missed} missed` : ''}`);
   if (missed > 0 && values.strict) failed = true;
+}
+
+if (values.report) {
+  try {
+    const written = await writePage({
+      out: values.out === undefined ? resolve(ROOT, 'docs') : resolve(values.out),
+      machine: measured,
+      started,
+      args: process.argv.slice(2),
+      quick: values.quick,
+      results,
+    });
+    console.log(`\n== report\n  ${[written.page, ...written.charts].join('\n  ')}`);
+  } catch (error) {
+    failed = true;
+    console.log(`\n== report FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
 }
 
 // Suites may leave timers or pools behind; the figures are printed, so end here.

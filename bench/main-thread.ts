@@ -8,13 +8,31 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parallelSpin, parallelSquare, spin, square } from './cpu-work.js';
-import { fixed, interleave, judge, median, ms, plural, spread, timed, times, type Suite } from './harness.js';
+import { parallel } from '../src/index.js';
+import { parallelSpin, parallelSquare, spin, square, Work } from './cpu-work.js';
+import {
+  fixed,
+  interleave,
+  judge,
+  median,
+  ms,
+  plural,
+  spread,
+  timed,
+  times,
+  type Chart,
+  type Suite,
+} from './harness.js';
 
-const TINY = 200_000;
+const FULL = { tiny: 200_000, real: 1_000_000 };
+/** `--quick`: enough to draw the chart. */
+const QUICK = { tiny: 20_000, real: 100_000 };
+/** The fixed batch sizes of the chart, against `'auto'`. */
+const BATCH_SIZES = [16, 64, 256, 1024, 4096];
+/** Rounds of the batch-size sweep at most. */
+const SWEEP_ROUNDS = 3;
 /** Calls of TINY shards per measured figure (see below). */
 const CALLS = 3;
-const REAL = 1_000_000;
 const SHARD_US = 1;
 const MAIN_GOAL_US = 0.25;
 const RATIO_GOAL = 1;
@@ -82,10 +100,19 @@ function* generate(items: readonly number[]): Generator<number> {
   yield* items;
 }
 
+async function* generateAsync(items: readonly number[]): AsyncGenerator<number> {
+  yield* items;
+}
+
+function titleOf({ tiny, real }: typeof FULL): string {
+  return `Main-thread cost per shard on 'worker' (${tiny.toLocaleString('en')} tiny shards) and ${real.toLocaleString('en')} shards of ~${SHARD_US} us vs a loop`;
+}
+
 export const mainThread: Suite = {
   name: 'main-thread',
-  title: `Main-thread cost per shard on 'worker' (${TINY.toLocaleString('en')} tiny shards) and ${REAL.toLocaleString('en')} shards of ~${SHARD_US} us vs a loop`,
-  async run({ runs = 5, progress }) {
+  title: titleOf(FULL),
+  async run({ runs = 5, progress, quick }) {
+    const { tiny: TINY, real: REAL } = quick ? QUICK : FULL;
     const cores = availableParallelism();
     const tinyItems = Array.from({ length: TINY }, (_, i) => i);
     const real = Array.from({ length: REAL }, (_, i) => i);
@@ -101,7 +128,13 @@ export const mainThread: Suite = {
     await parallelSquare(tinyItems);
     await parallelSpin(real.slice(0, 100_000), rounds);
 
-    const tiny = { array: [] as number[], generator: [] as number[], busy: [] as number[], wall: [] as number[] };
+    const tiny = {
+      array: [] as number[],
+      generator: [] as number[],
+      async: [] as number[],
+      busy: [] as number[],
+      wall: [] as number[],
+    };
     // Each figure is a call's average over CALLS calls in a row: a thread's CPU time is read at the
     // scheduler's granularity (a few ms), too coarse for one call of a few tens of ms.
     for (let round = 0; round < runs; round++) {
@@ -120,6 +153,27 @@ export const mainThread: Suite = {
       });
       for (const output of outputs.splice(0)) checkTiny('tiny (generator)', output);
       tiny.generator.push(fromGenerator.cpuMs / CALLS);
+      const fromAsync = await busy(async () => {
+        for (let call = 0; call < CALLS; call++) outputs.push(await parallelSquare(generateAsync(tinyItems)));
+      });
+      for (const output of outputs.splice(0)) checkTiny('tiny (async generator)', output);
+      tiny.async.push(fromAsync.cpuMs / CALLS);
+    }
+    // The same array input at fixed batch sizes, for the chart: a round measures each size once.
+    const work = new Work();
+    const sweepRounds = Math.min(runs, SWEEP_ROUNDS);
+    const bySize = BATCH_SIZES.map(() => [] as number[]);
+    for (let round = 0; round < sweepRounds; round++) {
+      for (const [i, batchSize] of BATCH_SIZES.entries()) {
+        progress(`batch sizes ${round + 1}/${sweepRounds}: ${batchSize}`);
+        const view = parallel(work, { batchSize });
+        const outputs: number[][] = [];
+        const { cpuMs } = await busy(async () => {
+          for (let call = 0; call < CALLS; call++) outputs.push(await view.square(tinyItems));
+        });
+        for (const output of outputs) checkTiny(`tiny (batchSize ${batchSize})`, output);
+        bySize[i]?.push(cpuMs / CALLS);
+      }
     }
     const realCpu: number[] = [];
     const samples = await interleave(
@@ -152,6 +206,16 @@ export const mainThread: Suite = {
           detail: spread(tiny.generator.map((v) => perShard(v, TINY))),
         },
         {
+          measure: 'main thread CPU, the same from an async generator (no goal: as close as it gets)',
+          value: usPerShard(perShard(median(tiny.async), TINY)),
+          detail: spread(tiny.async.map((v) => perShard(v, TINY))),
+        },
+        ...BATCH_SIZES.map((batchSize, i) => ({
+          measure: `main thread CPU, array input, batchSize: ${batchSize}`,
+          value: usPerShard(perShard(median(bySize[i] ?? []), TINY)),
+          detail: spread((bySize[i] ?? []).map((v) => perShard(v, TINY))),
+        })),
+        {
           measure: `sequential loop, ${REAL.toLocaleString('en')} x spin (~${SHARD_US} us)`,
           value: ms(median(samples.sequential)),
           detail: spread(samples.sequential),
@@ -171,8 +235,35 @@ export const mainThread: Suite = {
       ],
       notes: [
         `${cores} cores, ${cores} workers. Main thread CPU: its own CPU time over the call, GC included, read from ${cpuClock.source}; busy: event-loop time not spent waiting (it also counts time the thread waited for a core).`,
+        `The batch-size rows: ${plural(sweepRounds, 'round')} measuring each size once, through parallel(work, { batchSize }); 'auto' is the array row above.`,
         `A ~${SHARD_US} us shard is ${rounds.toLocaleString('en')} xorshift rounds (calibrated at start). Medians of ${plural(runs, 'round')}, after a warm-up call; a ratio is the median of the per-round ratios; a tiny-shard figure is the mean of ${CALLS} calls in a row.`,
       ],
+      charts: [
+        batchChart(
+          BATCH_SIZES.map((batchSize, i) => ({ batchSize, us: perShard(median(bySize[i] ?? []), TINY) })),
+          arrayUs,
+          TINY,
+        ),
+      ],
+      ...(quick ? { title: titleOf(QUICK) } : {}),
     };
   },
 };
+
+function batchChart(
+  points: readonly { readonly batchSize: number; readonly us: number }[],
+  autoUs: number,
+  shards: number,
+): Chart {
+  return {
+    key: 'main-thread-batch',
+    title: `Main-thread CPU per shard against batch size, 'worker', ${shards.toLocaleString('en')} x (x * x)`,
+    kind: 'line',
+    x: { title: 'batch size (shards per message, log scale)', log: true },
+    y: { title: 'main thread CPU per shard (µs)', log: true },
+    points: points.map(({ batchSize, us }) => ({ x: batchSize, y: us, series: 'array input, fixed batchSize' })),
+    reference: { value: autoUs, label: `batchSize: 'auto' (${fixed(autoUs)} µs)` },
+    caption:
+      "What the calling thread spends per shard (its own CPU time over the call, divided by the shards): a message costs it tens of microseconds whatever it carries, so larger batches spread that cost; the dashed line is the default, 'auto'.",
+  };
+}

@@ -17,6 +17,7 @@ import {
   times,
   type Row,
   type Suite,
+  versus,
 } from './harness.js';
 
 export const SHARDS = 20_000;
@@ -48,9 +49,11 @@ export const threadThroughput: Suite = {
     const parafor = median(samples.parafor);
     // Judged on the median of the per-round ratios: the runs of one round are seconds apart, so a
     // change in the machine's load between rounds cancels out. The ratio of the medians is shown too.
+    const ratioOf = (name: 'p-limit' | 'p-map'): number =>
+      median(samples.parafor.map((time, round) => time / (samples[name][round] as number)));
     const ratioRow = (name: 'p-limit' | 'p-map'): Row => {
       const other = median(samples[name]);
-      const ratio = median(samples.parafor.map((time, round) => time / (samples[name][round] as number)));
+      const ratio = ratioOf(name);
       return {
         measure: `parafor / ${name}`,
         value: times(ratio),
@@ -77,6 +80,13 @@ export const threadThroughput: Suite = {
         'A ratio is the median of the per-round ratios (parafor and the other run seconds apart, under the same load).',
         `Floor: ${SHARDS / CONCURRENCY} waves x ${TIMER_MS} ms = ${ms((SHARDS / CONCURRENCY) * TIMER_MS)}; the rest is timer slack and per-shard CPU.`,
       ],
+      charts: (['p-map', 'p-limit'] as const).map((name) =>
+        versus(
+          name,
+          `${SHARDS.toLocaleString('en')} x ${TIMER_MS} ms timer, concurrency ${CONCURRENCY}`,
+          ratioOf(name),
+        ),
+      ),
     };
   },
 };

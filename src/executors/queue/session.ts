@@ -67,6 +67,8 @@ export class QueueSession implements ExecutorSession, JobListener {
   readonly #running = new Map<string, Batch>();
   /** Jobs added and not yet removed from Redis (the running ones, and those being removed). */
   readonly #inRedis = new Set<string>();
+  /** Jobs being added: until Redis has them, reconciling would find no job and take it for lost. */
+  readonly #adding = new Set<string>();
   #connected: Connected | undefined;
   #jobs = 0;
   #scheduled = false;
@@ -188,6 +190,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     if (connected === undefined) return;
     connected.queue.addBulk(jobs).then(
       () => {
+        for (const { id } of batches) this.#adding.delete(id);
         if (this.#closed) for (const { id } of batches) this.#remove(id);
       },
       (error: unknown) => {
@@ -196,6 +199,7 @@ export class QueueSession implements ExecutorSession, JobListener {
           { cause: error },
         );
         for (const batch of batches) {
+          this.#adding.delete(batch.id);
           this.#inRedis.delete(batch.id);
           if (!this.#running.has(batch.id)) continue;
           this.#done(batch);
@@ -219,6 +223,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     const batch: Batch = { id, pieces, count, bytes: packed.byteLength, started: false, unwatch: undefined };
     this.#running.set(id, batch);
     this.#inRedis.add(id);
+    this.#adding.add(id);
     if (this.#s.watchTasks) this.#watch(batch);
     // Without a timeout, shards count as started when they leave (progress durations then include
     // the wait in the queue); with one, from the job's `active` event, when a worker takes it.
@@ -333,7 +338,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     const connected = this.#connected;
     if (this.#reconciling || connected === undefined) return;
     this.#reconciling = true;
-    const ids = this.#closed ? [...this.#inRedis] : [...this.#running.keys()];
+    const ids = [...(this.#closed ? this.#inRedis : this.#running.keys())].filter((id) => !this.#adding.has(id));
     try {
       const answers = ids.length === 0 ? [] : await connected.fields(ids, FIELDS);
       this.#downSince = undefined;

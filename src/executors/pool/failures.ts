@@ -4,6 +4,9 @@
  * @module
  */
 
+/** How often a task may be sent again after reaching a worker that had already died, before it fails. */
+export const MAX_UNREACHED = 3;
+
 /** What a rejected pool task means. */
 export type PoolFailure =
   /** The worker died while it held the task. */

@@ -15,7 +15,7 @@ import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
 import { WorkerExitError } from '../../errors.js';
 import { say } from '../../messages.js';
-import { classifyPoolFailure } from './failures.js';
+import { classifyPoolFailure, MAX_UNREACHED } from './failures.js';
 
 /**
  * Starts a call on the shared pool of `kind`. Everything that can be known to fail fails here, before
@@ -91,7 +91,7 @@ async function probe(
   if (probed.has(key)) return;
   signal.throwIfAborted();
   const generation = pool.generation;
-  const job = pool.exec<ProbeAnswer>('probe', [context]);
+  let job = pool.exec<ProbeAnswer>('probe', [context]);
   const jobs = [job];
   // The warm-ups' answers are the first's: nobody reads them, and they never keep the program alive.
   for (let i = 1; i < Math.min(slots, pool.size); i++) {
@@ -112,23 +112,37 @@ async function probe(
         }, timeout);
   const onAbort = (): void => job.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
-  let answer: ProbeAnswer;
+  let answer: ProbeAnswer | undefined;
   try {
-    answer = await job.result;
-  } catch (error) {
-    signal.throwIfAborted();
-    if (timedOut) {
-      throw new Error(
-        say(ref.name, `loading the method in a worker took longer than the timeout (${timeout} ms), so it was stopped`),
-        { cause: error },
-      );
+    for (let unreached = 0; answer === undefined;) {
+      try {
+        answer = await job.result;
+      } catch (error) {
+        signal.throwIfAborted();
+        if (timedOut) {
+          throw new Error(
+            say(
+              ref.name,
+              `loading the method in a worker took longer than the timeout (${timeout} ms), so it was stopped`,
+            ),
+            { cause: error },
+          );
+        }
+        // shutdown() ended the probe: the session fails the shards as for a shutdown() that comes later
+        // (rather than the call rejecting with workerpool's error); the next call probes again.
+        if (pool.generation !== generation) return;
+        const failure = classifyPoolFailure(error);
+        // The probe went to a worker that had died while idle: it never ran, so it goes again (the
+        // pool has dropped that worker).
+        if (failure.kind === 'unreached' && ++unreached <= MAX_UNREACHED) {
+          job = pool.exec<ProbeAnswer>('probe', [context]);
+          jobs.push(job);
+          continue;
+        }
+        if (failure.kind !== 'died') throw error;
+        throw new WorkerExitError({ ...failure, executor: pool.kind, method: ref.name, shards: [] });
+      }
     }
-    // shutdown() ended the probe: the session fails the shards as for a shutdown() that comes later
-    // (rather than the call rejecting with workerpool's error); the next call probes again.
-    if (pool.generation !== generation) return;
-    const failure = classifyPoolFailure(error);
-    if (failure.kind !== 'died') throw error;
-    throw new WorkerExitError({ ...failure, executor: pool.kind, method: ref.name, shards: [] });
   } finally {
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);

@@ -24,7 +24,7 @@ import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/proto
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
-import { classifyPoolFailure } from './failures.js';
+import { classifyPoolFailure, MAX_UNREACHED } from './failures.js';
 import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from './pieces.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
 
@@ -58,9 +58,6 @@ interface Batch {
 
 /** Numbers the calls of this process (see `BatchRequest.call`). */
 let calls = 0;
-
-/** How often a shard may be sent again after reaching a dead worker, before it fails. */
-const MAX_UNREACHED = 3;
 
 /** The session of one call on a worker pool. */
 export class PoolSession implements ExecutorSession {

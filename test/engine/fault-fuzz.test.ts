@@ -1,0 +1,87 @@
+/**
+ * The fault fuzz (issue 8): random calls on real worker threads, real child processes and the
+ * 'thread' executor, several at once on the shared pools, with shards that return, are slow, throw
+ * odd values (cyclic causes, throwing getters, non-Errors), hang or kill their worker, under random
+ * orders, result shapes, error policies, concurrency, batch sizes, timeouts, aborts and breaks.
+ * Whatever is drawn: every call settles, every shard is accounted for once (its result, its error,
+ * or not at all when the call stopped early), no more shards of a call run at once than its
+ * concurrency (counted until their worker is gone), nothing is left unhandled, and a program that
+ * runs such calls exits by itself.
+ *
+ * Seeded and bounded: `FUZZ_SEED` and `FUZZ_RUNS` pick others; `FUZZ_SHRINK=1` shrinks a failure
+ * (slow: every try runs real workers). A failure prints its seed.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { callPlan, KNOWN_TIMEOUT_SLOT, QUIET, runTogether, warmUp } from '../fixtures/workers/fuzz-calls.js';
+
+const seed = Number(process.env['FUZZ_SEED'] ?? 20_261_201);
+const numRuns = Number(process.env['FUZZ_RUNS'] ?? 24);
+const shrink = process.env['FUZZ_SHRINK'] === '1';
+// The shards count each other through /proc (their threads and processes), which is Linux's.
+const skip = existsSync('/proc/thread-self') ? false : 'needs /proc/thread-self (Linux)';
+
+const run = promisify(execFile);
+const program = fileURLToPath(new URL('../fixtures/workers/fuzz-main.js', import.meta.url));
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+before(() => process.on('unhandledRejection', onUnhandled));
+after(() => process.off('unhandledRejection', onUnhandled));
+
+describe('fault fuzz', { skip }, () => {
+  before(warmUp);
+
+  it('every call settles, every shard is accounted for once, concurrency holds', async (t) => {
+    const known: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(fc.array(callPlan(), { minLength: 1, maxLength: 3 }), async (plans) => {
+        const problems = await runTogether(plans);
+        known.push(...problems.filter((problem) => problem.includes(KNOWN_TIMEOUT_SLOT)));
+        const unknown = problems.filter((problem) => !problem.includes(KNOWN_TIMEOUT_SLOT));
+        assert.deepEqual(unknown, [], `FUZZ_SEED=${seed}: ${unknown.join('; ')}`);
+        assert.deepEqual(unhandled, [], 'nothing is left unhandled');
+      }),
+      { seed, numRuns, endOnFailure: !shrink },
+    );
+    for (const problem of known) t.diagnostic(problem);
+  });
+
+  it(
+    "a shard after a timed-out one starts once the timed-out one's worker is gone",
+    {
+      todo: 'issue 8, #9: the slot is freed when the stopped task rejects, before its worker is gone',
+    },
+    async () => {
+      const steps = [
+        { i: 0, kind: 'hang' as const, ms: 1 },
+        { i: 1, kind: 'slow' as const, ms: 50 },
+        { i: 2, kind: 'slow' as const, ms: 50 },
+      ];
+      const plan = {
+        ...QUIET,
+        executor: 'worker' as const,
+        steps,
+        results: 'settled' as const,
+        concurrency: 1,
+        timeout: 300,
+      };
+      assert.deepEqual(await runTogether([plan]), []);
+    },
+  );
+
+  it('a program that runs a sample of these calls exits by itself', async () => {
+    const { stdout } = await run(process.execPath, ['--unhandled-rejections=strict', program], {
+      env: { ...process.env, FUZZ_SEED: String(seed + 1), FUZZ_RUNS: '6' },
+      timeout: 60_000,
+    });
+    const { runs, problems } = JSON.parse(stdout) as { runs: number; problems: string[] };
+    assert.equal(runs, 6);
+    assert.deepEqual(problems, []);
+  });
+});

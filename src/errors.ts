@@ -15,6 +15,8 @@ export interface ShardErrorDetails {
   readonly shard: unknown;
   /** The original error. */
   readonly cause: unknown;
+  /** How many times the shard ran (more than 1 with `retries`). */
+  readonly attempts?: number;
 }
 
 /**
@@ -38,14 +40,18 @@ export class ShardError extends Error {
   readonly index: number;
   /** The shard. */
   readonly shard: unknown;
-  /** The original error. */
+  /** The original error: what the last attempt threw. */
   declare readonly cause: unknown;
+  /** How many times the shard ran: 1, or more when it was retried (`retries`). */
+  readonly attempts: number;
 
-  constructor({ method, index, shard, cause }: ShardErrorDetails) {
-    super(say(method, `shard ${index} ${describe(shard)} failed: ${reasonOf(cause)}`), { cause });
+  constructor({ method, index, shard, cause, attempts = 1 }: ShardErrorDetails) {
+    const after = attempts === 1 ? '' : ` after ${attempts} attempts`;
+    super(say(method, `shard ${index} ${describe(shard)} failed${after}: ${reasonOf(cause)}`), { cause });
     this.method = method;
     this.index = index;
     this.shard = shard;
+    this.attempts = attempts;
   }
 }
 

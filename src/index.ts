@@ -12,6 +12,7 @@ export {
   type ShardErrorDetails,
   type WorkerExitDetails,
 } from './errors.js';
+export { RateLimiter } from './engine/rate-limit.js';
 export type { ExecutorName } from './executors/registry.js';
 export type {
   Executor,
@@ -29,10 +30,13 @@ export type {
   DistributedFunction,
   DistributedOverFunction,
   ExecutorOption,
+  FailedAttempt,
   Progress,
+  RateLimit,
   ResultItem,
   ResultOrder,
   ResultShape,
+  RetryOptions,
   ShardEntry,
   ShardFulfilled,
   ShardOutcome,

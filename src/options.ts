@@ -5,6 +5,8 @@
  */
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isRateLimit, limiterOf, RATE_LIMIT_EXPECTED, type RateLimiter } from './engine/rate-limit.js';
+import { isRetries, RETRIES_EXPECTED, retryPolicy, type RetryPolicy } from './engine/retry.js';
 import type { Executor } from './executors/executor.js';
 import { executorNames, namedExecutor } from './executors/registry.js';
 import { closest, invalid, quoteAll, refused } from './messages.js';
@@ -21,6 +23,10 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number;
   readonly onProgress: ((progress: Progress) => void) | undefined;
+  /** `undefined` when failed shards are not retried. */
+  readonly retries: RetryPolicy | undefined;
+  /** The call's quota of starts: its own, or the shared `RateLimiter` it was given. */
+  readonly rateLimit: RateLimiter | undefined;
   readonly batchSize: number | 'auto';
   readonly transfer: boolean;
   /** The `module` option as a file URL. */
@@ -73,6 +79,8 @@ const CHECKS: { readonly [K in keyof DistributeOptions]-?: Check } = {
     ok: (v) => typeof v === 'number' && v > 0 && (v <= MAX_TIMEOUT || v === Infinity),
   },
   onProgress: { expected: '`onProgress` to be a function', ok: (v) => typeof v === 'function' },
+  retries: { expected: RETRIES_EXPECTED, ok: isRetries },
+  rateLimit: { expected: RATE_LIMIT_EXPECTED, ok: isRateLimit },
   batchSize: {
     expected: "`batchSize` to be 'auto' or an integer from 1 and up",
     ok: (v) => v === 'auto' || (Number.isSafeInteger(v) && (v as number) >= 1),
@@ -111,6 +119,7 @@ export function validateOptions(options: unknown, who: string): DistributeOption
   // Given together for a worker executor, they can never work: say so where the class is defined.
   if (given.executor === 'worker' || given.executor === 'process') {
     assertBatchFitsTimeout(given.batchSize, given.timeout, who);
+    assertBatchFitsRateLimit(given.batchSize, given.rateLimit, who);
   }
   return options;
 }
@@ -126,6 +135,20 @@ export function assertBatchFitsTimeout(batchSize: unknown, timeout: unknown, who
     who,
     `\`batchSize: ${batchSize}\` cannot be combined with \`timeout\`: a timeout stops the worker of the shard, ` +
       "and with it every shard of its batch. Leave `batchSize` at 'auto', which sends shards one by one when there is a timeout.",
+  );
+}
+
+/**
+ * Throws a `TypeError` for a fixed `batchSize` above 1 with a `rateLimit`: the limit counts a shard
+ * as started when it is handed over, which is true only when shards travel to workers one by one.
+ * Checked where the options are given when one object has both, and by the engine for every call.
+ */
+export function assertBatchFitsRateLimit(batchSize: unknown, rateLimit: unknown, who: string): void {
+  if (typeof batchSize !== 'number' || batchSize <= 1 || rateLimit === undefined) return;
+  throw refused(
+    who,
+    `\`batchSize: ${batchSize}\` cannot be combined with \`rateLimit\`: shards waiting in a worker's batch would ` +
+      "start later all at once, past the limit. Leave `batchSize` at 'auto', which sends shards one by one when there is a rate limit.",
   );
 }
 
@@ -152,6 +175,8 @@ export function resolveOptions(base: DistributeOptions, call: DistributeOptions 
     signal: merged.signal,
     timeout: merged.timeout ?? DEFAULTS.timeout,
     onProgress: merged.onProgress,
+    retries: retryPolicy(merged.retries),
+    rateLimit: merged.rateLimit === undefined ? undefined : limiterOf(merged.rateLimit),
     batchSize: merged.batchSize ?? DEFAULTS.batchSize,
     transfer: merged.transfer ?? DEFAULTS.transfer,
     module: merged.module === undefined ? undefined : moduleUrl(merged.module),

@@ -2,6 +2,7 @@
  * Public types of parafor. No runtime code lives here.
  * @module
  */
+import type { RateLimiter } from './engine/rate-limit.js';
 import type { Executor } from './executors/executor.js';
 import type { ExecutorName } from './executors/registry.js';
 
@@ -70,6 +71,85 @@ export interface Progress {
   readonly durationMs: number;
   /** Milliseconds since the call began. */
   readonly elapsedMs: number;
+  /** Retries started so far (see `retries`). */
+  readonly retries: number;
+}
+
+/** A failed attempt of a shard, as {@link RetryOptions.retryIf} sees it. */
+export interface FailedAttempt {
+  /** What the attempt threw: the method's own error, a `ShardTimeoutError`, a `WorkerExitError`… */
+  readonly error: unknown;
+  /** Position of the shard in the input, from 0. */
+  readonly index: number;
+  /** The shard. */
+  readonly shard: unknown;
+  /** Which attempt failed: 1 for the first run, 2 for the first retry… */
+  readonly attempt: number;
+  /** How many retries are left if this one is allowed. */
+  readonly retriesLeft: number;
+}
+
+/**
+ * How a failing shard is run again: see {@link DistributeOptions.retries}. The wait before retry
+ * `n` is `minDelay × factor^(n-1)`, at most `maxDelay`, and with `jitter` a random part of it.
+ * @example
+ * ```ts
+ * // Up to 4 more attempts, waiting about 0.5 s, 1 s, 2 s, 4 s; never for a 4xx answer.
+ * @distribute({ retries: { limit: 4, minDelay: 500, retryIf: ({ error }) => !isClientError(error) } })
+ * ```
+ */
+export interface RetryOptions {
+  /** How many times a failing shard runs again before it counts as failed. An integer from 0 up, or `Infinity`. */
+  readonly limit: number;
+  /**
+   * Milliseconds to wait before the first retry.
+   * @default 100
+   */
+  readonly minDelay?: number;
+  /**
+   * The longest wait between two attempts, in milliseconds.
+   * @default 10000
+   */
+  readonly maxDelay?: number;
+  /**
+   * What each wait is multiplied by: 2 doubles it, 1 keeps it constant.
+   * @default 2
+   */
+  readonly factor?: number;
+  /**
+   * Wait a random time between half the delay and the whole of it, so that shards that failed
+   * together (a service that went down) do not all come back at the same moment.
+   * @default true
+   */
+  readonly jitter?: boolean;
+  /**
+   * Whether a shard that ran past its `timeout` is retried.
+   * @default true
+   */
+  readonly timeouts?: boolean;
+  /**
+   * Whether a shard whose worker died (a `WorkerExitError`) is retried.
+   * @default true
+   */
+  readonly crashes?: boolean;
+  /**
+   * Decides, for each failed attempt with retries left, whether to retry it: return `false` for
+   * errors that will not go away (bad input, a 404). Called after `timeouts` and `crashes` have
+   * had their say. If it throws or answers anything but a boolean, the shard is not retried and
+   * that is reported as a process warning with the code `PARAFOR_RETRY_IF_FAILED`.
+   * @default every error is retried
+   */
+  readonly retryIf?: (failure: FailedAttempt) => boolean;
+}
+
+/**
+ * At most `limit` shards start in any `interval` milliseconds: see {@link DistributeOptions.rateLimit}.
+ */
+export interface RateLimit {
+  /** Shard starts allowed per `interval`: an integer from 1 up to 1,000,000. */
+  readonly limit: number;
+  /** The length of the window, in milliseconds, above 0. */
+  readonly interval: number;
 }
 
 /**
@@ -191,6 +271,41 @@ export interface DistributeOptions {
    * ```
    */
   readonly module?: string | URL;
+
+  /**
+   * Runs a failing shard again, up to this many more times, before it counts as failed: a number,
+   * or {@link RetryOptions} for the waits between attempts (exponential backoff with jitter) and
+   * which errors to retry. Timeouts and crashed workers are retried too, unless the options say
+   * otherwise. Each attempt is a new run of the shard, with its own `timeout` and signal; a retry
+   * waiting for its delay keeps the shard's slot,
+   * so that a failing service is not hit harder by the shards behind it. A shard that still fails
+   * gets a `ShardError` whose `attempts` says how many runs it had. Retries stop when the call
+   * stops.
+   * @default 0
+   * @example
+   * ```ts
+   * @distribute({ retries: 3 }) // waits about 100 ms, 200 ms, 400 ms
+   * async fetchPage(url: string) { … }
+   * ```
+   */
+  readonly retries?: number | RetryOptions;
+
+  /**
+   * At most `limit` shard starts in any `interval` milliseconds, across the whole call, on top of
+   * `concurrency`: for services with a request quota. A shard starts when the engine hands it to
+   * the executor; with a rate limit, shards travel to workers one per message, so none waits
+   * behind another in a worker. Pass a plain `{ limit, interval }` for a quota of this call alone,
+   * or one {@link RateLimiter} to every call (of any method) that shares a service's quota.
+   * @example
+   * ```ts
+   * const github = new RateLimiter({ limit: 10, interval: 1000 }); // shared by both methods
+   * class Repos {
+   *   @distribute({ rateLimit: github }) async issues(repo: string) { … }
+   *   @distribute({ rateLimit: github }) async pulls(repo: string) { … }
+   * }
+   * ```
+   */
+  readonly rateLimit?: RateLimit | RateLimiter;
 
   /**
    * Called each time a shard finishes, with counts and timings to tune `concurrency` by.

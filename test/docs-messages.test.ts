@@ -117,6 +117,16 @@ const CASES: Readonly<Record<string, () => Promise<Error>>> = {
         return i;
       })([0, 1, 2, 3]),
     ),
+  'Report.getCube: Shard 3 `3` (number) failed after 3 attempts: Error: boom': () =>
+    errorOf(() =>
+      getCubeOf(
+        (i) => {
+          if (i === 3) throw new Error('boom');
+          return i;
+        },
+        { retries: { limit: 2, minDelay: 1 } },
+      )([0, 1, 2, 3]),
+    ),
   'Report.getCube: Shard 4 timed out after 500 ms': () =>
     causeOf(() =>
       getCubeOf(
@@ -220,6 +230,8 @@ const CASES: Readonly<Record<string, () => Promise<Error>>> = {
     () => errorOf(() => (parallel(Report) as unknown as Record<string, unknown>)['getCube']),
   'Report.cube: `batchSize: 100` cannot be combined with `timeout`: a timeout stops the worker of the shard, and with it every shard of its batch. …':
     () => errorOf(() => parallel(new Report(), { timeout: 100 }).cube([1])),
+  'Report.cube: `batchSize: 100` cannot be combined with `rateLimit`: …': () =>
+    errorOf(() => parallel(new Report(), { rateLimit: { limit: 1, interval: 10 } }).cube([1])),
   // Node runs this test file as its script: a class defined here is in the entry script.
   'Report.cube: The method is defined in the entry script main.ts (the file Node was started with). …': () =>
     errorOf(() => parallel(new Report(), { batchSize: 'auto' }).cube([1])),

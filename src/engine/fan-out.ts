@@ -1,10 +1,11 @@
 /**
  * The fan-out engine: reads shards lazily, hands them to an executor, and gives back each shard's
  * outcome in completion or input order. Executor-agnostic; it owns read-ahead, timeouts,
- * stopping, and progress.
+ * stopping, retries, the rate limit, and progress.
  *
  * Shards reach the executor one task each ({@link RunningShard}) or, when its session has
- * `runChunk` and the call no timeout, in chunks of consecutive shards ({@link RunningChunk}): one
+ * `runChunk` and the call no timeout, retries or rate limit (which all work per shard), in chunks
+ * of consecutive shards ({@link RunningChunk}): one
  * object per stretch of the input instead of one per shard, read straight from an array by index.
  * Either way they settle into runs of outcomes ({@link SettledRun}), which the consumer takes whole
  * (`as: 'array'`) or shard by shard (the streams); every rule below (the bounds, fail-fast,
@@ -13,17 +14,21 @@
  */
 import { setMaxListeners } from 'node:events';
 import { consumerStopped, ShardSourceError } from '../errors.js';
+import { onAbort } from '../util/abort-listeners.js';
+import { abortable } from '../util/abortable.js';
 import { holdShardContext } from '../context.js';
 import type { DistributedMethod, ExecutorSession } from '../executors/executor.js';
 import { rememberOpened } from '../lifecycle.js';
 import { warn } from '../messages.js';
-import type { ResolvedOptions } from '../options.js';
+import { assertBatchFitsRateLimit, type ResolvedOptions } from '../options.js';
+import { Fifo } from '../util/fifo.js';
 import type { Shards } from '../types.js';
 import { chunkRun, Outcomes, runOfOne, type Settled, type SettledRun } from './outcomes.js';
 import { ProgressReporter } from './progress.js';
 import { RunningChunk, type ChunkOwner } from './running-chunk.js';
 import { RunningShard, type ShardOwner } from './running-shard.js';
 import { ShardReader } from './reader.js';
+import { retryDelay, shouldRetry } from './retry.js';
 
 export type { Settled, SettledRun };
 
@@ -67,6 +72,18 @@ export class FanOut {
   #progress: ProgressReporter | undefined;
   /** Lets go of the shard context when the call is over (see holdShardContext). */
   #releaseContext: (() => void) | undefined;
+  /** Retries waiting out their delay; each holds its shard's place in `#inFlight`. */
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  /** Retries whose delay is over, to be handed over before any new shard (they hold their place already). */
+  readonly #retriesDue = new Fifo<RunningShard>();
+  /** Retries started so far. */
+  #retried = 0;
+  /** Set while handing over waits for the rate limit to have room again, after a time… */
+  #rateTimer: NodeJS.Timeout | undefined;
+  /** …or after a start it waits on (this stops watching for it). */
+  #rateWatch: (() => void) | undefined;
+  /** The attempt that waits for the rate limit, next to start (it holds its place in `#inFlight`). */
+  #rateHeld: RunningShard | undefined;
 
   /**
    * Shards submitted to the session at once (it runs or queues them); the rest wait. Read live: a
@@ -87,6 +104,7 @@ export class FanOut {
       method: spec.method.name,
       timeout: spec.options.timeout,
       settle: (shard, outcome) => this.#settleShard(shard, outcome),
+      retries: (shard, cause) => this.#retryLater(shard, cause),
     };
     this.#chunkOwner = {
       timesShards: spec.options.onProgress !== undefined,
@@ -132,10 +150,11 @@ export class FanOut {
 
   async *#run<T>(take: () => T | undefined): AsyncGenerator<T, void, undefined> {
     const { signal } = this.#spec.options;
-    const onAbort = (): void => this.#fail(signal?.reason);
+    let stopListening: (() => void) | undefined;
     try {
       signal?.throwIfAborted();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // One listener per signal however many calls share it (see onAbort).
+      if (signal !== undefined) stopListening = onAbort(signal, () => this.#fail(signal.reason));
       await this.#open();
       for (;;) {
         this.#pump();
@@ -152,34 +171,68 @@ export class FanOut {
         await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      stopListening?.();
       this.#stop(consumerStopped(this.#spec.method.name));
     }
   }
 
   async #open(): Promise<void> {
     const { method, options, shards } = this.#spec;
-    const { executor, timeout, batchSize, transfer, module } = options;
+    const { executor, timeout, transfer, module, rateLimit } = options;
+    if (executor.name !== 'thread') assertBatchFitsRateLimit(options.batchSize, rateLimit, method.name);
+    // A rate limit counts a shard as started when it is handed over: no shard may wait in a batch.
+    const batchSize = rateLimit === undefined ? options.batchSize : 1;
     if (options.onProgress !== undefined) {
       this.#progress = new ProgressReporter(method.name, options.onProgress, shards);
     }
     this.#releaseContext = holdShardContext();
     rememberOpened(executor);
-    const session = await executor.open({
-      method,
-      concurrency: options.concurrency,
-      signal: this.#controller.signal,
-      args: this.#spec.args,
-      options: { timeout, batchSize, transfer, module },
-    });
+    const signal = this.#controller.signal;
+    let opening: Promise<ExecutorSession>;
+    try {
+      opening = Promise.resolve(
+        executor.open({
+          method,
+          concurrency: options.concurrency,
+          signal,
+          args: this.#spec.args,
+          // Both a timeout and a rate limit count from a shard's true start.
+          options: {
+            timeout,
+            batchSize,
+            transfer,
+            module,
+            exactStarts: timeout !== Infinity || rateLimit !== undefined,
+          },
+        }),
+      );
+    } catch (error) {
+      opening = Promise.reject(error);
+    }
+    let session: ExecutorSession;
+    try {
+      // An executor that never finishes opening must not hold the call: an abort ends the wait.
+      session = await abortable(opening, signal);
+    } catch (error) {
+      // A session that arrives after the call stopped waiting for it is closed at once.
+      opening.then(
+        (late) => closeLate(late, method.name, executor.name),
+        () => undefined,
+      );
+      throw error;
+    }
     this.#session = session;
     // Stopped while the executor was opening (an abort): nothing else will close this session.
     if (this.#stopped) {
       this.#closeSession();
       return;
     }
-    // A timeout is kept per shard, from its own task's start: such calls travel one task per shard.
-    this.#chunked = typeof session.runChunk === 'function' && timeout === Infinity;
+    // A timeout, retries and a rate limit all work shard by shard, through each shard's own task.
+    this.#chunked =
+      typeof session.runChunk === 'function' &&
+      timeout === Infinity &&
+      options.retries === undefined &&
+      rateLimit === undefined;
     this.#reader = new ShardReader(shards, {
       resumed: (read) => {
         this.#held += read;
@@ -223,24 +276,62 @@ export class FanOut {
     this.#dispatching = true;
     try {
       while (!this.#stopped) {
-        // An array is read as it is handed over: within the read-ahead bound too.
-        const room = Math.min(this.#capacity - this.#inFlight, reader.byIndex ? this.#bound - this.#held : Infinity);
-        if (room <= 0) return;
-        const taken = reader.take(this.#chunked ? room : 1);
-        if (taken === undefined) return;
-        const { start, shards } = taken;
-        if (reader.byIndex) this.#held += shards.length;
-        if (this.#chunked) this.#handOver(start, shards);
-        else this.#submit(new RunningShard(this.#owner, start, shards[0], this.#spec.args));
+        let task = this.#rateHeld ?? this.#retriesDue.shift();
+        this.#rateHeld = undefined;
+        if (task === undefined) {
+          // An array is read as it is handed over: within the read-ahead bound too.
+          const room = Math.min(this.#capacity - this.#inFlight, reader.byIndex ? this.#bound - this.#held : Infinity);
+          if (room <= 0) return;
+          const taken = reader.take(this.#chunked ? room : 1);
+          if (taken === undefined) return;
+          const { start, shards } = taken;
+          if (reader.byIndex) this.#held += shards.length;
+          if (this.#chunked) {
+            this.#handOver(start, shards);
+            continue;
+          }
+          this.#inFlight++;
+          task = new RunningShard(this.#owner, start, shards[0], this.#spec.args);
+        }
+        if (!this.#rateAllows(task)) {
+          this.#rateHeld = task;
+          return;
+        }
+        this.#start(task);
       }
     } finally {
       this.#dispatching = false;
     }
   }
 
-  #submit(task: RunningShard): void {
+  /**
+   * Whether the rate limit lets `task` start now, taking its place in the limit if so. If not,
+   * handing over resumes when it may: after a time, or when a start the limit waits on is made.
+   */
+  #rateAllows(task: RunningShard): boolean {
+    const limiter = this.#spec.options.rateLimit;
+    if (limiter === undefined) return true;
+    const slot = limiter.take();
+    if (slot !== undefined) {
+      task.rateSlot = { limiter, slot };
+      return true;
+    }
+    if (this.#rateTimer !== undefined || this.#rateWatch !== undefined) return false;
+    const resume = (): void => {
+      this.#rateTimer = undefined;
+      this.#rateWatch = undefined;
+      this.#dispatch();
+    };
+    const wait = limiter.wait();
+    // A timer kept referenced: the call is waiting for it, and with nothing else to do the program would exit.
+    if (wait === Infinity) this.#rateWatch = limiter.onStarted(resume);
+    else this.#rateTimer = setTimeout(resume, Math.max(1, Math.ceil(wait)));
+    return false;
+  }
+
+  /** Hands one attempt of a shard to the session; its place in `#inFlight` is already counted. */
+  #start(task: RunningShard): void {
     this.#running.add(task);
-    this.#inFlight++;
     let work: Promise<unknown>;
     try {
       work = (this.#session as ExecutorSession).run(task);
@@ -261,6 +352,31 @@ export class FanOut {
     } catch (error) {
       chunk.failRest(error);
     }
+  }
+
+  /**
+   * A failed attempt runs again after its delay, if `retries` allows: its shard keeps its place
+   * in `#inFlight` meanwhile, so a failing service is not hit harder by the shards behind it.
+   */
+  #retryLater(failed: RunningShard, cause: unknown): boolean {
+    const policy = this.#spec.options.retries;
+    if (policy === undefined || this.#stopped) return false;
+    const { index, shard, attempt } = failed;
+    const failure = { error: cause, index, shard, attempt, retriesLeft: policy.limit - attempt };
+    // retryIf is the user's code: it may have stopped the call (by aborting its signal).
+    if (!shouldRetry(policy, failure, this.#spec.method.name) || this.#stopped) return false;
+    this.#running.delete(failed);
+    this.#retried++;
+    const timer = setTimeout(
+      () => {
+        this.#retryTimers.delete(timer);
+        this.#retriesDue.push(new RunningShard(this.#owner, index, shard, this.#spec.args, attempt + 1));
+        this.#dispatch();
+      },
+      retryDelay(policy, attempt),
+    );
+    this.#retryTimers.add(timer);
+    return true;
   }
 
   /** A shard handed over alone settled (once: a shard told to stop is settled then; its work's answer is ignored). */
@@ -310,7 +426,7 @@ export class FanOut {
       const pending = this.#inFlight + (this.#reader?.waiting ?? 0);
       for (let i = 0; i <= last; i++) {
         const began = typeof startedAt === 'number' ? startedAt : startedAt(i);
-        this.#progress.finished(run.start + i, errors?.has(i) === true, began, pending + last - i);
+        this.#progress.finished(run.start + i, errors?.has(i) === true, began, pending + last - i, this.#retried);
         // onProgress may have stopped the call (by aborting its signal).
         if (this.#stopped) return;
       }
@@ -341,6 +457,11 @@ export class FanOut {
     this.#stopped = true;
     const { method } = this.#spec;
     this.#controller.abort(reason);
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+    this.#retriesDue.drain();
+    clearTimeout(this.#rateTimer);
+    this.#rateWatch?.();
     for (const running of [...this.#running]) running.stop(reason);
     this.#releaseContext?.();
     try {
@@ -371,6 +492,13 @@ export class FanOut {
     this.#wake = undefined;
     wake?.();
   }
+}
+
+/** A session that arrived after its call stopped waiting for it. */
+function closeLate(session: ExecutorSession, method: string, executor: string): void {
+  Promise.resolve()
+    .then(() => session.close())
+    .catch((error: unknown) => reportCleanupError(`closing the ${executor} executor after ${method}`, error));
 }
 
 /** Cleanup runs after the caller has its answer, so its failures can only be reported. */

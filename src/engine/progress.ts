@@ -25,10 +25,10 @@ export class ProgressReporter {
 
   /**
    * Shard `index` finished (failed or not), having started at `startedAt` (`performance.now()`, or
-   * 0 if unknown), with `pending` shards still running or waiting. A callback that throws is
-   * reported as a warning: it must not lose shards' results.
+   * 0 if unknown), with `pending` shards still running or waiting and `retries` retries started
+   * so far. A callback that throws is reported as a warning: it must not lose shards' results.
    */
-  finished(index: number, failed: boolean, startedAt: number, pending: number): void {
+  finished(index: number, failed: boolean, startedAt: number, pending: number, retries: number): void {
     this.#done++;
     if (failed) this.#failed++;
     const now = performance.now();
@@ -42,6 +42,7 @@ export class ProgressReporter {
         total: countShards(this.#shards),
         durationMs: startedAt === 0 ? 0 : now - startedAt,
         elapsedMs: now - this.#startedAt,
+        retries,
       });
     } catch (error) {
       warn('PARAFOR_ON_PROGRESS_THREW', `parafor: onProgress of ${this.#method} threw`, error);

@@ -36,6 +36,12 @@ export interface ExecutorCallOptions {
   readonly transfer: boolean;
   /** The `module` option as a file URL: where workers load the method from, when given. */
   readonly module: string | undefined;
+  /**
+   * Whether the engine needs each shard's true start (a `timeout` or a `rateLimit` counts from
+   * it): call {@link ShardTask.started} when the shard really begins to run, not when it is sent
+   * or queued.
+   */
+  readonly exactStarts: boolean;
 }
 
 /** One call of a distributed method, as the engine hands it to {@link Executor.open}. */

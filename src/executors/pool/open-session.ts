@@ -47,7 +47,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
     slots,
     sizer,
     transfer: options.transfer && kind === 'worker',
-    watchTasks: options.timeout !== Infinity,
+    watchTasks: options.exactStarts,
     signal: call.signal,
   });
 }

@@ -39,7 +39,10 @@ export interface SessionSettings {
   readonly slots: number;
   readonly sizer: BatchSizer;
   readonly transfer: boolean;
-  /** With a timeout each shard's own signal may abort; without, only the whole call stops. */
+  /**
+   * Whether shards report their true start (a timeout or a rate limit counts from it); with a
+   * timeout each shard's own signal may abort too.
+   */
   readonly watchTasks: boolean;
   readonly signal: AbortSignal;
 }

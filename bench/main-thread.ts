@@ -5,9 +5,9 @@
  * 1 us of real work, parafor `'worker'` against the plain sequential loop, side by side.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { cpuClock } from './cpu-clock.js';
 import { parallel } from '../src/index.js';
 import { parallelSpin, parallelSquare, spin, square, Work } from './cpu-work.js';
 import {
@@ -36,31 +36,6 @@ const CALLS = 3;
 const SHARD_US = 1;
 const MAIN_GOAL_US = 0.25;
 const RATIO_GOAL = 1;
-
-/**
- * The main thread's own CPU time so far, in ms, and where it was read: `process.threadCpuUsage()`
- * (Node 23.9 and later), else Linux's per-thread scheduler statistics, else event-loop utilization
- * (wall time not spent waiting, which also counts time the thread was ready but had no core).
- */
-const cpuClock: { readonly source: string; readonly now: () => number } = (() => {
-  const threadCpuUsage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
-  if (typeof threadCpuUsage === 'function') {
-    return {
-      source: 'process.threadCpuUsage()',
-      now: () => {
-        const { user, system } = threadCpuUsage.call(process);
-        return (user + system) / 1000;
-      },
-    };
-  }
-  try {
-    const read = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-    if (Number.isFinite(read())) return { source: '/proc/thread-self/schedstat', now: read };
-  } catch {
-    // Not Linux: fall back on the event loop.
-  }
-  return { source: 'performance.eventLoopUtilization()', now: () => performance.eventLoopUtilization().active };
-})();
 
 /** Runs `work` and gives the main thread's CPU time over it, its busy (not idle) time, and the wall time, in ms. */
 async function busy(

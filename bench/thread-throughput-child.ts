@@ -3,12 +3,13 @@
  * contender runs in a process another one has shaped (parafor's AsyncLocalStorage turns on promise
  * hooks for every promise of the process; heaps and JIT state differ):
  * `node --expose-gc --import tsx bench/thread-throughput-child.ts <parafor|p-limit|p-map>`.
- * Runs once to warm up, then once timed; prints one JSON line.
+ * Runs once to warm up, then once timed (wall time, and the main thread's CPU time); prints one JSON line.
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import pMap from 'p-map';
+import { cpuClock } from './cpu-clock.js';
 import { CONCURRENCY, SHARDS, TIMER_MS, type Contender, type ThroughputResult } from './thread-throughput.js';
 
 const contender = process.argv[2] as Contender;
@@ -46,9 +47,11 @@ const check = (results: readonly number[]): void => {
 };
 check(await run()); // warm-up: JIT, lazy loading
 gc();
+const cpu = cpuClock.now();
 const start = performance.now();
 const results = await run();
 const timeMs = performance.now() - start;
+const cpuMs = cpuClock.now() - cpu;
 check(results);
-const result: ThroughputResult = { contender, timeMs };
+const result: ThroughputResult = { contender, timeMs, cpuMs };
 console.log(JSON.stringify(result));

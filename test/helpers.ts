@@ -108,3 +108,14 @@ export async function settleWithin<T>(promise: Promise<T>, ms = 10_000): Promise
     clearTimeout(timer);
   }
 }
+
+/**
+ * Collects the rejections nobody handles while it is listening (which also keeps them from ending
+ * the test process, so a test can say which); `stop()` ends it.
+ */
+export function unhandledRejections(): { readonly reasons: unknown[]; readonly stop: () => void } {
+  const reasons: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void reasons.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  return { reasons, stop: () => process.off('unhandledRejection', onUnhandled) };
+}

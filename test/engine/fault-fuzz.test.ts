@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { unhandledRejections } from '../helpers.js';
 import { callPlan, KNOWN_TIMEOUT_SLOT, QUIET, runTogether, warmUp } from '../fixtures/workers/fuzz-calls.js';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? 20_261_201);
@@ -29,10 +30,8 @@ const skip = existsSync('/proc/thread-self') ? false : 'needs /proc/thread-self 
 const run = promisify(execFile);
 const program = fileURLToPath(new URL('../fixtures/workers/fuzz-main.js', import.meta.url));
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-before(() => process.on('unhandledRejection', onUnhandled));
-after(() => process.off('unhandledRejection', onUnhandled));
+const unhandled = unhandledRejections();
+after(unhandled.stop);
 
 describe('fault fuzz', { skip }, () => {
   before(warmUp);
@@ -45,7 +44,7 @@ describe('fault fuzz', { skip }, () => {
         known.push(...problems.filter((problem) => problem.includes(KNOWN_TIMEOUT_SLOT)));
         const unknown = problems.filter((problem) => !problem.includes(KNOWN_TIMEOUT_SLOT));
         assert.deepEqual(unknown, [], `FUZZ_SEED=${seed}: ${unknown.join('; ')}`);
-        assert.deepEqual(unhandled, [], 'nothing is left unhandled');
+        assert.deepEqual(unhandled.reasons, [], 'nothing is left unhandled');
       }),
       { seed, numRuns, endOnFailure: !shrink },
     );

@@ -6,25 +6,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parallel, ShardError, ShardSourceError } from '../../src/index.js';
 import { badlyClosingSources, failingSources, Sources } from '../fixtures/workers/fuzz-sources.js';
-import { collect, settleWithin, until, warningsWith } from '../helpers.js';
+import { collect, settleWithin, unhandledRejections, until, warningsWith } from '../helpers.js';
 
 const run = promisify(execFile);
 const fixture = fileURLToPath(new URL('../fixtures/workers/fuzz-sources-main.js', import.meta.url));
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
-before(() => process.on('unhandledRejection', onUnhandled));
-after(() => process.off('unhandledRejection', onUnhandled));
+const unhandled = unhandledRejections();
+after(unhandled.stop);
 
 /** Lets a rejection nobody handles reach the 'unhandledRejection' event before the test ends. */
 async function nothingUnhandled(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.deepEqual(unhandled, []);
+  assert.deepEqual(unhandled.reasons, []);
 }
 
 /** What a PARAFOR_CLEANUP_FAILED warning says went wrong in closing the shards. */

@@ -78,6 +78,15 @@ export interface StartedEvent {
   readonly started: true;
 }
 
+/**
+ * Sent by the worker through workerpool's events when it starts loading the method's module for a
+ * probe, or for a batch (if asked, with `notifyStart`) in a worker that has not loaded it yet: a
+ * timeout bounds the loading from there, apart from the shards' own time.
+ */
+export interface LoadingEvent {
+  readonly loading: true;
+}
+
 /** What the worker's `probe` answers: nothing when the method was found, else why not. */
 export interface ProbeAnswer {
   readonly failure?: EncodedThrown;

@@ -8,7 +8,14 @@ import workerpool from 'workerpool';
 import { callShard } from '../context.js';
 import { buffersToMove, packLenient, takeMovable, unpack, unpackList, type LenientPack } from '../wire/clone.js';
 import type { DistributedMethod, ShardTask } from '../executors/executor.js';
-import type { BatchRequest, BatchResponse, CallContext, ProbeAnswer, StartedEvent } from '../wire/protocol.js';
+import type {
+  BatchRequest,
+  BatchResponse,
+  CallContext,
+  LoadingEvent,
+  ProbeAnswer,
+  StartedEvent,
+} from '../wire/protocol.js';
 import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
 import { resolveMethod, type ResolvedMethod } from './resolve-method.js';
 
@@ -20,6 +27,8 @@ const noop = (): void => undefined;
 
 /** Loads the method of a call, to fail the call at once when it cannot be loaded. */
 export async function probe(context: Uint8Array): Promise<ProbeAnswer> {
+  // The call's timeout bounds the loading from here: the worker's own start is not the method's.
+  workerpool.workerEmit({ loading: true } satisfies LoadingEvent);
   try {
     await resolveMethod((unpack(context) as CallContext).ref);
     return {};
@@ -40,6 +49,8 @@ interface LoadedCall {
  */
 const recentCalls = new Map<number, Promise<LoadedCall>>();
 const RECENT_CALLS = 8;
+/** The calls of `recentCalls` whose method this worker has loaded. */
+const loadedCalls = new Set<number>();
 
 function loadCall(request: BatchRequest): Promise<LoadedCall> {
   let loaded = recentCalls.get(request.call);
@@ -53,12 +64,17 @@ function loadCall(request: BatchRequest): Promise<LoadedCall> {
         thisArg: rebuildThis(found, context),
         record: found.record,
       };
+      loadedCalls.add(request.call);
       return { method, args: context.args };
     })();
     recentCalls.set(request.call, loaded);
     // A call that failed to load is not kept: the next batch tries again and reports its own error.
     loaded.catch(() => recentCalls.delete(request.call));
-    if (recentCalls.size > RECENT_CALLS) recentCalls.delete(recentCalls.keys().next().value as number);
+    if (recentCalls.size > RECENT_CALLS) {
+      const oldest = recentCalls.keys().next().value as number;
+      recentCalls.delete(oldest);
+      loadedCalls.delete(oldest);
+    }
   }
   return loaded;
 }
@@ -67,6 +83,11 @@ function loadCall(request: BatchRequest): Promise<LoadedCall> {
 export async function runBatch(request: BatchRequest): Promise<Transfer> {
   let method: DistributedMethod;
   let args: readonly unknown[];
+  // A worker new to the call loads its method first (a replacement, a pool that grew): a timeout
+  // bounds that loading, and the shards' time counts only from their start below.
+  if (request.notifyStart && !loadedCalls.has(request.call)) {
+    workerpool.workerEmit({ loading: true } satisfies LoadingEvent);
+  }
   try {
     ({ method, args } = await loadCall(request));
   } catch (error) {

@@ -3,9 +3,18 @@
  * dead when the task reached it, a pool shut down, or a task parafor cancelled itself.
  * @module
  */
+import { say } from '../../messages.js';
 
 /** How often a task may be sent again after reaching a worker that had already died, before it fails. */
 export const MAX_UNREACHED = 3;
+
+/** Why a call's shards failed when a worker took longer than the call's timeout to load its method. */
+export function loadingTimedOut(method: string, timeout: number, cause?: unknown): Error {
+  return new Error(
+    say(method, `loading the method in a worker took longer than the timeout (${timeout} ms), so it was stopped`),
+    { cause },
+  );
+}
 
 /** What a rejected pool task means. */
 export type PoolFailure =

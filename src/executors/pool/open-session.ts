@@ -10,12 +10,11 @@ import { clonable, pack, unclonableError } from '../../wire/clone.js';
 import type { ExecutorSession, FanOutCall } from '../executor.js';
 import { methodRef } from './method-ref.js';
 import { sharedPool, type PoolKind, type SharedPool } from './pool.js';
-import type { CallContext, MethodRef, ProbeAnswer } from '../../wire/protocol.js';
+import type { CallContext, LoadingEvent, MethodRef, ProbeAnswer } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
 import { WorkerExitError } from '../../errors.js';
-import { say } from '../../messages.js';
-import { classifyPoolFailure, MAX_UNREACHED } from './failures.js';
+import { classifyPoolFailure, loadingTimedOut, MAX_UNREACHED } from './failures.js';
 
 /**
  * Starts a call on the shared pool of `kind`. Everything that can be known to fail fails here, before
@@ -49,6 +48,7 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
     transfer: options.transfer && kind === 'worker',
     watchTasks: options.exactStarts,
     signal: call.signal,
+    loadTimeout: options.timeout,
   });
 }
 
@@ -91,7 +91,21 @@ async function probe(
   if (probed.has(key)) return;
   signal.throwIfAborted();
   const generation = pool.generation;
-  let job = pool.exec<ProbeAnswer>('probe', [context]);
+  // Loading the method counts against the call's timeout: a module that never finishes loading (a
+  // top-level await on nothing) would otherwise hang the call. It counts from when the worker starts
+  // loading, not from when the probe was sent: starting a worker (a process, on a busy machine) is
+  // not the method's. At the timeout, every probe's worker is stopped.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const stopAll = (): void => jobs.forEach((each) => each.cancel());
+  const onEvent = (event: unknown): void => {
+    if (timer !== undefined || timeout === Infinity || (event as Partial<LoadingEvent>)?.loading !== true) return;
+    timer = setTimeout(() => {
+      timedOut = true;
+      stopAll();
+    }, timeout);
+  };
+  let job = pool.exec<ProbeAnswer>('probe', [context], { on: onEvent });
   const jobs = [job];
   // The warm-ups' answers are the first's: nobody reads them, and they never keep the program alive.
   for (let i = 1; i < Math.min(slots, pool.size); i++) {
@@ -99,17 +113,6 @@ async function probe(
     warmUp.result.catch(() => undefined);
     jobs.push(warmUp);
   }
-  // Loading the method counts against the call's timeout: a module that never finishes loading (a
-  // top-level await on nothing) would otherwise hang the call. Its workers are stopped.
-  const stopAll = (): void => jobs.forEach((each) => each.cancel());
-  let timedOut = false;
-  const timer =
-    timeout === Infinity
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          stopAll();
-        }, timeout);
   const onAbort = (): void => job.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
   let answer: ProbeAnswer | undefined;
@@ -119,15 +122,7 @@ async function probe(
         answer = await job.result;
       } catch (error) {
         signal.throwIfAborted();
-        if (timedOut) {
-          throw new Error(
-            say(
-              ref.name,
-              `loading the method in a worker took longer than the timeout (${timeout} ms), so it was stopped`,
-            ),
-            { cause: error },
-          );
-        }
+        if (timedOut) throw loadingTimedOut(ref.name, timeout, error);
         // shutdown() ended the probe: the session fails the shards as for a shutdown() that comes later
         // (rather than the call rejecting with workerpool's error); the next call probes again.
         if (pool.generation !== generation) return;
@@ -135,7 +130,7 @@ async function probe(
         // The probe went to a worker that had died while idle: it never ran, so it goes again (the
         // pool has dropped that worker).
         if (failure.kind === 'unreached' && ++unreached <= MAX_UNREACHED) {
-          job = pool.exec<ProbeAnswer>('probe', [context]);
+          job = pool.exec<ProbeAnswer>('probe', [context], { on: onEvent });
           jobs.push(job);
           continue;
         }

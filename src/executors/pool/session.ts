@@ -20,11 +20,11 @@ import {
   type Moved,
   type PackedList,
 } from '../../wire/clone.js';
-import type { BatchRequest, BatchResponse, StartedEvent } from '../../wire/protocol.js';
+import type { BatchRequest, BatchResponse, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
-import { classifyPoolFailure, MAX_UNREACHED } from './failures.js';
+import { classifyPoolFailure, loadingTimedOut, MAX_UNREACHED } from './failures.js';
 import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from './pieces.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
 
@@ -45,6 +45,11 @@ export interface SessionSettings {
    */
   readonly watchTasks: boolean;
   readonly signal: AbortSignal;
+  /**
+   * How long a worker may take to load the method for a batch, when it had not loaded it yet (a
+   * worker that replaced another, a pool that grew); `Infinity` for no bound. Only with `watchTasks`.
+   */
+  readonly loadTimeout: number;
 }
 
 interface Batch {
@@ -57,6 +62,8 @@ interface Batch {
   /** Why parafor stopped it, once it did. */
   stopped: { readonly reason: unknown } | undefined;
   unwatch: (() => void) | undefined;
+  /** Stops the batch if its worker's loading of the method takes too long. */
+  loading: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Numbers the calls of this process (see `BatchRequest.call`). */
@@ -64,6 +71,8 @@ let calls = 0;
 
 /** The session of one call on a worker pool. */
 export class PoolSession implements ExecutorSession {
+  /** A batch's shards run one after another in its worker. */
+  readonly runsInTurn = true;
   readonly #s: SessionSettings;
   readonly #queue = new PieceQueue();
   readonly #running = new Set<Batch>();
@@ -163,6 +172,7 @@ export class PoolSession implements ExecutorSession {
       job: undefined,
       stopped: undefined,
       unwatch: undefined,
+      loading: undefined,
     };
     this.#running.add(batch);
     // With a timeout, the worker says when the batch starts, and the shard's time counts from there.
@@ -249,7 +259,16 @@ export class PoolSession implements ExecutorSession {
   }
 
   #started(batch: Batch, event: unknown): void {
+    const { loadTimeout, name } = this.#s;
+    // The worker loads the method before the shards start: their timeout would never begin if the
+    // loading never ended, so the loading has one of its own.
+    if ((event as Partial<LoadingEvent> | undefined)?.loading === true) {
+      if (loadTimeout === Infinity || batch.loading !== undefined) return;
+      batch.loading = setTimeout(() => this.#stop(batch, loadingTimedOut(name, loadTimeout)), loadTimeout);
+      return;
+    }
     if ((event as Partial<StartedEvent> | undefined)?.started !== true) return;
+    clearTimeout(batch.loading);
     for (const piece of batch.pieces) piece.unit.started(piece.offset, piece.count);
   }
 
@@ -262,6 +281,7 @@ export class PoolSession implements ExecutorSession {
 
   #done(batch: Batch): void {
     this.#running.delete(batch);
+    clearTimeout(batch.loading);
     batch.unwatch?.();
     this.#schedule();
   }

@@ -97,6 +97,20 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     });
   }
 
+  for (const executor of ['worker', 'process']) {
+    it(`'${executor}': a batch sent to a worker whose loading of the method never ends fails within the timeout`, async () => {
+      const { lines } = await runScript('reloads', { EXECUTOR: executor });
+      const { outcomes } = JSON.parse(lines.at(-1) ?? '') as { outcomes: unknown[] };
+      assert.equal(outcomes.length, 2);
+      // One shard ran on the worker that had loaded the method; the other reached the new one.
+      assert.ok(outcomes.includes(1) || outcomes.includes(2), `one shard ran: ${JSON.stringify(outcomes)}`);
+      assert.ok(
+        outcomes.some((o) => /took longer than the timeout \(500 ms\)/.test(String(o))),
+        `the other failed for its loading: ${JSON.stringify(outcomes)}`,
+      );
+    });
+  }
+
   it('a call never runs more than its concurrency when another call grows the shared pool', async () => {
     const { lines } = await runScript('pool-grows');
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { most: 2 });

@@ -25,6 +25,9 @@ export type {
   ItemFunction,
 } from './executors/executor.js';
 export type {
+  BatchStats,
+  CallOutcome,
+  CallStats,
   DistributeOptions,
   Distributed,
   DistributedFunction,
@@ -32,6 +35,7 @@ export type {
   ExecutorOption,
   FailedAttempt,
   Progress,
+  Quantiles,
   RateLimit,
   ResultItem,
   ResultOrder,

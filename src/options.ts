@@ -10,6 +10,7 @@ import { isRetries, RETRIES_EXPECTED, retryPolicy, type RetryPolicy } from './en
 import type { Executor } from './executors/executor.js';
 import { executorNames, namedExecutor } from './executors/registry.js';
 import { closest, invalid, quoteAll, refused } from './messages.js';
+import type { CallStats } from './observe/call-stats.js';
 import type { DistributeOptions, ExecutorOption, Progress, ResultOrder, ResultShape } from './types.js';
 
 /** The options of one call, checked and complete. */
@@ -23,6 +24,8 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly timeout: number;
   readonly onProgress: ((progress: Progress) => void) | undefined;
+  readonly progress: boolean;
+  readonly onStats: ((stats: CallStats) => void) | undefined;
   /** `undefined` when failed shards are not retried. */
   readonly retries: RetryPolicy | undefined;
   /** The call's quota of starts: its own, or the shared `RateLimiter` it was given. */
@@ -42,6 +45,7 @@ export const DEFAULTS = {
   timeout: Infinity,
   batchSize: 'auto',
   transfer: false,
+  progress: false,
 } as const satisfies Partial<Record<keyof DistributeOptions, unknown>>;
 
 /** `bufferSize` defaults to `concurrency`, up to this. */
@@ -79,6 +83,8 @@ const CHECKS: { readonly [K in keyof DistributeOptions]-?: Check } = {
     ok: (v) => typeof v === 'number' && v > 0 && (v <= MAX_TIMEOUT || v === Infinity),
   },
   onProgress: { expected: '`onProgress` to be a function', ok: (v) => typeof v === 'function' },
+  progress: { expected: '`progress` to be a boolean', ok: (v) => typeof v === 'boolean' },
+  onStats: { expected: '`onStats` to be a function', ok: (v) => typeof v === 'function' },
   retries: { expected: RETRIES_EXPECTED, ok: isRetries },
   rateLimit: { expected: RATE_LIMIT_EXPECTED, ok: isRateLimit },
   batchSize: {
@@ -175,6 +181,8 @@ export function resolveOptions(base: DistributeOptions, call: DistributeOptions 
     signal: merged.signal,
     timeout: merged.timeout ?? DEFAULTS.timeout,
     onProgress: merged.onProgress,
+    progress: merged.progress ?? DEFAULTS.progress,
+    onStats: merged.onStats,
     retries: retryPolicy(merged.retries),
     rateLimit: merged.rateLimit === undefined ? undefined : limiterOf(merged.rateLimit),
     batchSize: merged.batchSize ?? DEFAULTS.batchSize,

@@ -4,6 +4,7 @@
  */
 import type { RateLimiter } from './engine/rate-limit.js';
 import type { Executor } from './executors/executor.js';
+import type { CallStats } from './observe/call-stats.js';
 import type { ExecutorName } from './executors/registry.js';
 
 /** Anything parafor can fan out over: an array, any `Iterable`, or any `AsyncIterable` (read lazily). */
@@ -313,7 +314,42 @@ export interface DistributeOptions {
    * code `PARAFOR_ON_PROGRESS_THREW` (`process.on('warning', …)`).
    */
   readonly onProgress?: (progress: Progress) => void;
+
+  /**
+   * Draws a live line on stderr while the call runs: shards done / total and percent when the total
+   * is known (a count otherwise), rate, time elapsed, ETA and failures. It ends as a one-line summary:
+   * the shards, the wall time, and the speed-up over the summed shard time (also when the call fails,
+   * is aborted or its consumer stops reading). Calls running at once each keep their own line. Where
+   * stderr is not a terminal, or `CI` is set, no escape code is written: a plain status line about
+   * every 3 seconds, then the summary. Nothing is written to stdout.
+   * @default false
+   * @example
+   * ```ts
+   * @distribute({ concurrency: 5, progress: true })
+   * async fetchPage(url: string) { … }
+   * // Crawler.fetchPage: [########------------] 41/100 41%  8.20/s  5.00 s  ETA 7.20 s
+   * ```
+   */
+  readonly progress?: boolean;
+
+  /**
+   * Called once when the call ends (also when it failed, was aborted, or its consumer stopped
+   * reading) with its {@link CallStats}: shards, failures, wall and busy time, speed-up,
+   * utilization, and the distributions of the shards' run and wait times, to tune `concurrency` and
+   * `batchSize` by. An exception it throws does not affect the call: it is reported as a process
+   * warning with the code `PARAFOR_ON_STATS_THREW`.
+   * @example
+   * ```ts
+   * await parallel(crawler, {
+   *   onStats: ({ speedup, utilization, shardMs }) =>
+   *     console.log(`${speedup.toFixed(1)}x, ${(utilization * 100).toFixed(0)}% busy, p95 ${shardMs.p95} ms`),
+   * }).fetchPage(urls);
+   * ```
+   */
+  readonly onStats?: (stats: CallStats) => void;
 }
+
+export type { BatchStats, CallOutcome, CallStats, Quantiles } from './observe/call-stats.js';
 
 /** The item a call yields or collects, given the method's shard and result types and the options. */
 export type ResultItem<S, R, O> = O extends { readonly results: 'settled' }

@@ -24,7 +24,8 @@ import { assertBatchFitsRateLimit, type ResolvedOptions } from '../options.js';
 import { Fifo } from '../util/fifo.js';
 import type { Shards } from '../types.js';
 import { chunkRun, Outcomes, runOfOne, type Settled, type SettledRun } from './outcomes.js';
-import { ProgressReporter } from './progress.js';
+import type { CallObserver } from '../observe/call-observer.js';
+import { observeCall, outcomeOf, ProgressReporter } from './progress.js';
 import { RunningChunk, type ChunkOwner } from './running-chunk.js';
 import { RunningShard, type ShardOwner } from './running-shard.js';
 import { ShardReader } from './reader.js';
@@ -70,6 +71,8 @@ export class FanOut {
   #wake: (() => void) | undefined;
   /** Set when the call has an `onProgress`. */
   #progress: ProgressReporter | undefined;
+  /** Set when the call has `progress` or `onStats`. */
+  #observer: CallObserver | undefined;
   /** Lets go of the shard context when the call is over (see holdShardContext). */
   #releaseContext: (() => void) | undefined;
   /** Retries waiting out their delay; each holds its shard's place in `#inFlight`. */
@@ -107,7 +110,7 @@ export class FanOut {
       retries: (shard, cause) => this.#retryLater(shard, cause),
     };
     this.#chunkOwner = {
-      timesShards: spec.options.onProgress !== undefined,
+      timesShards: spec.options.onProgress !== undefined || spec.options.progress || spec.options.onStats !== undefined,
       settle: (chunk, offset, count, values, failures, error) =>
         this.#settleChunk(chunk, offset, count, values, failures, error),
     };
@@ -151,6 +154,9 @@ export class FanOut {
   async *#run<T>(take: () => T | undefined): AsyncGenerator<T, void, undefined> {
     const { signal } = this.#spec.options;
     let stopListening: (() => void) | undefined;
+    // How the call ended, for `progress` and `onStats`: left unset when the consumer stopped reading.
+    let ended: 'completed' | 'threw' | undefined;
+    this.#observer = observeCall(this.#spec.method.name, this.#spec.options, this.#spec.shards);
     try {
       signal?.throwIfAborted();
       // One listener per signal however many calls share it (see onAbort).
@@ -167,12 +173,19 @@ export class FanOut {
           yield next;
           continue;
         }
-        if (this.#reader?.done === true && this.#held === 0) return;
+        if (this.#reader?.done === true && this.#held === 0) {
+          ended = 'completed';
+          return;
+        }
         await new Promise<void>((resolve) => (this.#wake = resolve));
       }
+    } catch (error) {
+      ended = 'threw';
+      throw error;
     } finally {
       stopListening?.();
       this.#stop(consumerStopped(this.#spec.method.name));
+      this.#observer?.end(outcomeOf(ended, this.#spec.options, this.#observer.failed));
     }
   }
 
@@ -332,6 +345,7 @@ export class FanOut {
   /** Hands one attempt of a shard to the session; its place in `#inFlight` is already counted. */
   #start(task: RunningShard): void {
     this.#running.add(task);
+    this.#observer?.handedOver(task);
     let work: Promise<unknown>;
     try {
       work = (this.#session as ExecutorSession).run(task);
@@ -347,6 +361,7 @@ export class FanOut {
   #handOver(start: number, shards: readonly unknown[]): void {
     this.#inFlight += shards.length;
     const chunk = new RunningChunk(this.#chunkOwner, start, shards, this.#spec.args, this.#controller.signal);
+    this.#observer?.handedOver(chunk);
     try {
       (this.#session as Required<ExecutorSession>).runChunk(chunk);
     } catch (error) {
@@ -367,6 +382,7 @@ export class FanOut {
     if (!shouldRetry(policy, failure, this.#spec.method.name) || this.#stopped) return false;
     this.#running.delete(failed);
     this.#retried++;
+    this.#observer?.retried(failed, failed.startedAt);
     const timer = setTimeout(
       () => {
         this.#retryTimers.delete(timer);
@@ -383,7 +399,9 @@ export class FanOut {
   #settleShard(running: RunningShard, outcome: Settled): void {
     this.#running.delete(running);
     this.#inFlight--;
-    if (!this.#stopped) this.#settleRun(runOfOne(outcome), running.startedAt);
+    if (this.#stopped) return;
+    this.#observer?.ran(running, running.startedAt, 1, outcome.ok ? 0 : 1, false);
+    this.#settleRun(runOfOne(outcome), running.startedAt);
   }
 
   /** Shards of a chunk settled (see ChunkOwner.settle). */
@@ -407,6 +425,7 @@ export class FanOut {
     const { method, stopOnFailure } = this.#spec;
     const start = chunk.start + offset;
     const run = chunkRun(method.name, start, chunk.shards, offset, values, count, causes, stopOnFailure);
+    this.#observer?.ran(chunk, chunk.startedAt(offset), count, causes?.size ?? 0, this.#session?.runsInTurn === true);
     this.#settleRun(run, (i) => chunk.startedAt(offset + i));
   }
 

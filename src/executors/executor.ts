@@ -143,6 +143,12 @@ export interface ExecutorSession {
    * `capacity`. An exception it throws fails the whole chunk.
    */
   runChunk?(chunk: ShardChunk): void;
+  /**
+   * Whether the shards of a chunk, once started, run one after another (in batches on a worker)
+   * rather than all at once (in-process): `progress` and `onStats` then share a batch's time among
+   * its shards instead of counting it for each. Default `false`.
+   */
+  readonly runsInTurn?: boolean;
   /** The call is over: release what the session holds. Shared pools stay up. */
   close(): void | Promise<void>;
 }

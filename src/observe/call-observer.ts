@@ -29,6 +29,8 @@ export class CallObserver {
   readonly #spec: ObserverSpec;
   readonly #recorder: CallStatsRecorder;
   readonly #line: BoardLine | undefined;
+  /** When each shard (a task) or chunk in flight was handed over; gone with it. */
+  readonly #handed = new WeakMap<object, number>();
   #ended = false;
 
   constructor(spec: ObserverSpec) {
@@ -37,17 +39,29 @@ export class CallObserver {
     this.#line = spec.board?.add(() => this.#status(spec.board?.tty === true));
   }
 
-  /**
-   * `count` shards finished now, `failed` of them failing: handed over at `handedAt`, started at
-   * `startedAt` (0 if the executor never said), `batched` when they travelled in a batch.
-   */
-  ran(handedAt: number, startedAt: number, count: number, failed: number, batched: boolean): void {
-    this.#recorder.ran(handedAt, startedAt, performance.now(), count, failed, batched);
+  /** Shards failed so far. */
+  get failed(): number {
+    return this.#recorder.failed;
   }
 
-  /** A retry of a shard started. */
-  retried(): void {
-    this.#recorder.retried();
+  /** `unit` (a shard's task, or a chunk of shards) is handed to the executor now. */
+  handedOver(unit: object): void {
+    this.#handed.set(unit, performance.now());
+  }
+
+  /**
+   * `count` shards of `unit` finished now, `failed` of them failing, having started at `startedAt`
+   * (0 if the executor never said); `batched` when they travelled in a batch (a chunk).
+   */
+  ran(unit: object, startedAt: number, count: number, failed: number, batched: boolean): void {
+    const now = performance.now();
+    this.#recorder.ran(this.#handed.get(unit) ?? now, startedAt, now, count, failed, batched);
+  }
+
+  /** An attempt of a shard, its task `unit` started at `startedAt`, failed now and will run again. */
+  retried(unit: object, startedAt: number): void {
+    const now = performance.now();
+    this.#recorder.retried(this.#handed.get(unit) ?? now, startedAt, now);
   }
 
   /** The call ended: the line becomes its summary, and `onStats` has the figures. Once only. */

@@ -11,8 +11,10 @@ import type { BatchStats, CallOutcome, CallStats, Quantiles } from './call-stats
 const NS_PER_MS = 1e6;
 
 /**
- * Pieces of one batch settle in one go (the same turn of the event loop, having started together):
- * two pieces whose starts and ends are this close are taken for one batch, whose time counts once.
+ * The pieces of one batch (stretches of different chunks that travelled together) settle one after
+ * another in the same synchronous run, having started together: pieces settled before any microtask
+ * ran, whose starts are this close, are taken for one batch, whose time counts once. Batches of two
+ * workers come back in two messages, with microtasks between them, however close in time.
  */
 const SAME_BATCH_MS = 0.5;
 
@@ -30,8 +32,11 @@ export class CallStatsRecorder {
   #busyMs = 0;
   // The batch being settled (pieces of it may still come) and the batches before it.
   #batchStart = NaN;
-  #batchEnd = NaN;
   #batchSize = 0;
+  #batchRunMs = 0;
+  #batchWaitMs = 0;
+  /** Whether no microtask ran since the last piece of a batch was recorded. */
+  #sameRun = false;
   #batches = 0;
   #batchMin = Infinity;
   #batchMax = 0;
@@ -66,32 +71,34 @@ export class CallStatsRecorder {
   }
 
   /**
-   * `count` shards handed over alone (one task each) or as a stretch settled together finished at
-   * `endedAt`, `failed` of them failing. They were handed to the executor at `handedAt` and started
-   * at `startedAt` (0 when the executor never said; they are then taken to have started when handed
-   * over). With `batched`, they are (part of) a batch, whose time counts once for all its shards.
+   * `count` shards finished at `endedAt`, `failed` of them failing, having been handed to the
+   * executor at `handedAt` and started at `startedAt` (0 when the executor never said; they are then
+   * taken to have started when handed over). Without `inTurn` they ran at once, each for the whole
+   * time (shards in-process); with it they are (part of) a batch whose shards ran one after another
+   * (on a worker), so the batch's time counts once, shared among its shards.
    */
-  ran(handedAt: number, startedAt: number, endedAt: number, count: number, failed: number, batched: boolean): void {
+  ran(handedAt: number, startedAt: number, endedAt: number, count: number, failed: number, inTurn: boolean): void {
     if (count <= 0) return;
     const start = startedAt === 0 ? handedAt : startedAt;
     const runMs = Math.max(0, endedAt - start);
     const waitMs = Math.max(0, start - handedAt);
     this.#shards += count;
     this.#failed += failed;
-    if (batched) this.#batch(start, endedAt, count);
-    else this.#busyMs += runMs;
-    // Each shard of a batch counts its share of the batch's time.
-    const perShard = toNs(runMs / count);
-    const waited = toNs(waitMs);
-    for (let i = 0; i < count; i++) {
-      this.#run.record(perShard);
-      this.#wait.record(waited);
+    if (inTurn) {
+      this.#batch(start, runMs, waitMs, count);
+      return;
     }
+    this.#busyMs += runMs * count;
+    this.#record(runMs, waitMs, count);
   }
 
-  /** A retry of a shard started. */
-  retried(): void {
+  /**
+   * An attempt of a shard, handed over at `handedAt` and started at `startedAt` (0 if unknown),
+   * failed at `endedAt` and will run again: its time counts as busy, the shard not yet.
+   */
+  retried(handedAt: number, startedAt: number, endedAt: number): void {
     this.#retries++;
+    this.#busyMs += Math.max(0, endedAt - (startedAt === 0 ? handedAt : startedAt));
   }
 
   /** The call ended at `endedAt` (`performance.now()`) with `outcome`: its figures. */
@@ -128,22 +135,25 @@ export class CallStatsRecorder {
     };
   }
 
-  #batch(start: number, end: number, count: number): void {
-    const same =
-      this.#batchSize > 0 &&
-      Math.abs(start - this.#batchStart) <= SAME_BATCH_MS &&
-      Math.abs(end - this.#batchEnd) <= SAME_BATCH_MS;
+  #batch(start: number, runMs: number, waitMs: number, count: number): void {
+    const same = this.#sameRun && this.#batchSize > 0 && Math.abs(start - this.#batchStart) <= SAME_BATCH_MS;
+    if (!this.#sameRun) {
+      this.#sameRun = true;
+      queueMicrotask(() => (this.#sameRun = false));
+    }
     if (same) {
       this.#batchSize += count;
       return;
     }
     this.#closeBatch();
     this.#batchStart = start;
-    this.#batchEnd = end;
     this.#batchSize = count;
-    this.#busyMs += Math.max(0, end - start);
+    this.#batchRunMs = runMs;
+    this.#batchWaitMs = waitMs;
+    this.#busyMs += runMs;
   }
 
+  /** The batch is whole: each of its shards counts its share of the batch's time. */
   #closeBatch(): void {
     const size = this.#batchSize;
     if (size === 0) return;
@@ -152,6 +162,16 @@ export class CallStatsRecorder {
     if (size < this.#batchMin) this.#batchMin = size;
     if (size > this.#batchMax) this.#batchMax = size;
     this.#batchSize = 0;
+    this.#record(this.#batchRunMs / size, this.#batchWaitMs, size);
+  }
+
+  #record(runMs: number, waitMs: number, count: number): void {
+    const run = toNs(runMs);
+    const wait = toNs(waitMs);
+    for (let i = 0; i < count; i++) {
+      this.#run.record(run);
+      this.#wait.record(wait);
+    }
   }
 }
 

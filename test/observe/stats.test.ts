@@ -25,20 +25,31 @@ describe('CallStatsRecorder', () => {
     assert.equal(stats.batches, undefined);
   });
 
-  it('counts a batch once, however many pieces it settles in, and sizes the batches', () => {
+  it('counts a batch once, however many pieces it settles in, and sizes the batches', async () => {
     const recorder = new CallStatsRecorder('Report.cube', 'worker', 2, 0);
-    // Batch A: 100 shards from 0 to 10 ms, settled in two pieces; batch B: 50 shards from 1 to 21 ms.
+    // Batch A: 100 shards from 0 to 10 ms, settled in two pieces at once; batch B: 50 shards from
+    // 0.1 to 10.1 ms, back in a message of its own.
     recorder.ran(0, 0.001, 10, 60, 0, true);
     recorder.ran(0, 0.002, 10.001, 40, 0, true);
-    recorder.ran(0, 1, 21, 50, 2, true);
-    const stats = recorder.finish('completed', 22);
+    await Promise.resolve();
+    recorder.ran(0, 0.1, 10.1, 50, 2, true);
+    const stats = recorder.finish('completed', 11);
     assert.equal(stats.shards, 150);
     assert.equal(stats.failed, 2);
-    assert.ok(Math.abs(stats.busyMs - 30) < 0.01, `busy ${stats.busyMs}`);
+    assert.ok(Math.abs(stats.busyMs - 20) < 0.01, `busy ${stats.busyMs}`);
     assert.deepEqual(stats.batches, { count: 2, min: 50, mean: 75, max: 100 });
-    // A shard of batch B counts 20 ms / 50.
-    assert.ok(Math.abs(stats.shardMs.max - 0.4) < 0.001, `max ${stats.shardMs.max}`);
+    // A shard of batch B counts 10 ms / 50.
+    assert.ok(Math.abs(stats.shardMs.max - 0.2) < 0.001, `max ${stats.shardMs.max}`);
     assert.ok(stats.utilization > 0 && stats.utilization <= 1);
+  });
+
+  it('counts each of shards that ran at once for its whole time', () => {
+    const recorder = new CallStatsRecorder('f', 'thread', 8, 0);
+    recorder.ran(0, 0, 30, 8, 0, false);
+    const stats = recorder.finish('completed', 30);
+    assert.equal(stats.busyMs, 240);
+    assert.equal(stats.utilization, 1);
+    assert.ok(Math.abs(stats.shardMs.median - 30) < 0.05);
   });
 
   it('takes shards whose start was never said to start when handed over', () => {
@@ -66,9 +77,10 @@ describe('CallStatsRecorder', () => {
       recorder.ran(t, t, t + ms, 1, 0, false);
       t += ms / 4;
     }
-    recorder.retried();
-    const { shardMs, retries } = recorder.finish('completed', t + 1);
+    recorder.retried(t, t + 1, t + 3);
+    const { shardMs, retries, busyMs } = recorder.finish('completed', t + 10);
     assert.equal(retries, 1);
+    assert.ok(busyMs >= 2, 'a failed attempt that runs again counts as busy');
     assert.ok(shardMs.min <= shardMs.median, JSON.stringify(shardMs));
     assert.ok(shardMs.median <= shardMs.p95, JSON.stringify(shardMs));
     assert.ok(shardMs.p95 <= shardMs.max, JSON.stringify(shardMs));

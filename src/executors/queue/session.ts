@@ -62,6 +62,8 @@ const FIELDS = ['processedOn', 'finishedOn', 'returnvalue', 'failedReason'] as c
 
 /** The session of one call on the queue executor. */
 export class QueueSession implements ExecutorSession, JobListener {
+  /** A batch's shards run one after another in its worker. */
+  readonly runsInTurn = true;
   readonly #s: QueueSessionSettings;
   readonly #queue = new PieceQueue();
   readonly #running = new Map<string, Batch>();

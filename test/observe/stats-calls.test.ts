@@ -1,0 +1,237 @@
+/** `onStats` on every executor: one `CallStats` per call, however it ended, whose figures hold together. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  distribute,
+  parallel,
+  runShard,
+  shutdown,
+  type CallStats,
+  type Executor,
+  type Quantiles,
+} from '../../src/index.js';
+import { range, sleep, warningsWith } from '../helpers.js';
+import { Crunch } from './fixtures/crunch.js';
+
+after(() => shutdown());
+
+/** Every figure agrees with the others. */
+function assertConsistent(stats: CallStats): void {
+  const { shardMs, waitMs, wallMs, busyMs, speedup, utilization, concurrency } = stats;
+  for (const [name, q] of [
+    ['shardMs', shardMs],
+    ['waitMs', waitMs],
+  ] as const) {
+    const ordered = (q: Quantiles) => q.min <= q.median && q.median <= q.p95 && q.p95 <= q.max;
+    assert.ok(ordered(q), `${name} out of order: ${JSON.stringify(q)}`);
+    assert.ok(q.min <= q.mean && q.mean <= q.max, `${name} mean outside: ${JSON.stringify(q)}`);
+  }
+  assert.ok(wallMs > 0 && busyMs >= 0, JSON.stringify(stats));
+  assert.equal(speedup, busyMs / wallMs);
+  assert.ok(utilization >= 0 && utilization <= 1, `utilization ${utilization}`);
+  const slots = concurrency === Infinity ? Math.max(1, stats.shards) : concurrency;
+  assert.ok(Math.abs(utilization - speedup / slots) < 1e-12);
+  assert.ok(stats.failed <= stats.shards);
+  if (stats.batches !== undefined) {
+    const { count, min, mean, max } = stats.batches;
+    assert.ok(min <= mean && mean <= max && min >= 1, JSON.stringify(stats.batches));
+    assert.ok(Math.abs(count * mean - stats.shards) < 1e-6, 'the batches carry every shard');
+  }
+}
+
+/** Runs `call` with an `onStats` and gives the one `CallStats` it got, checked. */
+async function statsOf(call: (onStats: (stats: CallStats) => void) => Promise<unknown>): Promise<CallStats> {
+  const got: CallStats[] = [];
+  await call((stats) => got.push(stats)).catch(() => undefined);
+  // Nothing comes later either.
+  await sleep(20);
+  assert.equal(got.length, 1, 'onStats is called exactly once');
+  const [stats] = got as [CallStats];
+  assertConsistent(stats);
+  return stats;
+}
+
+const nap = async (ms: number) => {
+  await sleep(ms);
+  return ms;
+};
+
+describe("onStats on 'thread'", () => {
+  it('counts every shard of a call that completes, and speeds up over the summed shard time', async () => {
+    const stats = await statsOf((onStats) =>
+      distribute(
+        async function getCube(i: number) {
+          await sleep(20);
+          return i ** 3;
+        },
+        { concurrency: 5, onStats },
+      )(range(20)),
+    );
+    const { method, executor, outcome, shards, failed, concurrency } = stats;
+    assert.deepEqual(
+      { method, executor, outcome, shards, failed, concurrency },
+      { method: 'getCube', executor: 'thread', outcome: 'completed', shards: 20, failed: 0, concurrency: 5 },
+    );
+    assert.ok(stats.busyMs >= 20 * 20 * 0.9, `busy ${stats.busyMs}`);
+    assert.ok(stats.speedup > 1, `speedup ${stats.speedup}`);
+    assert.equal(stats.batches, undefined);
+  });
+
+  it("counts failures when every shard runs (stopOnError: false, results: 'settled')", async () => {
+    const flaky = async (i: number) => {
+      await sleep(2);
+      if (i % 4 === 0) throw new Error(`no ${i}`);
+      return i;
+    };
+    const settled = await statsOf((onStats) => distribute(flaky, { results: 'settled', onStats })(range(20)));
+    assert.deepEqual([settled.outcome, settled.shards, settled.failed], ['completed', 20, 5]);
+    const rejected = await statsOf((onStats) => distribute(flaky, { stopOnError: false, onStats })(range(20)));
+    assert.deepEqual([rejected.outcome, rejected.shards, rejected.failed], ['failed', 20, 5]);
+  });
+
+  it('reports a call that failed fast, was aborted, or whose consumer broke off', async () => {
+    const failed = await statsOf((onStats) =>
+      distribute(
+        async (i: number) => {
+          await sleep(5);
+          if (i === 7) throw new Error('boom');
+          return i;
+        },
+        { concurrency: 2, onStats },
+      )(range(50)),
+    );
+    assert.equal(failed.outcome, 'failed');
+    assert.ok(failed.shards < 50 && failed.failed === 1, JSON.stringify(failed));
+
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const aborted = await statsOf((onStats) =>
+      distribute(nap, { signal: controller.signal, onStats })(range(1000).map(() => 10)),
+    );
+    assert.equal(aborted.outcome, 'aborted');
+    assert.ok(aborted.shards < 1000);
+
+    const stopped = await statsOf(async (onStats) => {
+      let seen = 0;
+      for await (const _ of distribute(nap, { as: 'completed', onStats })(range(100).map(() => 2))) {
+        if (++seen === 10) break;
+      }
+    });
+    assert.equal(stopped.outcome, 'stopped');
+    assert.ok(stopped.shards >= 10 && stopped.shards < 100);
+  });
+
+  it('is made for a call that ends before its first shard (an empty input, an aborted signal)', async () => {
+    const empty = await statsOf((onStats) => distribute(nap, { onStats })([]));
+    assert.deepEqual([empty.outcome, empty.shards, empty.speedup], ['completed', 0, 0]);
+  });
+
+  it('never lets an onStats that throws affect the call: a warning, PARAFOR_ON_STATS_THREW', async () => {
+    const listening = warningsWith('PARAFOR_ON_STATS_THREW');
+    try {
+      const run = distribute((i: number) => i * 2, {
+        onStats: () => {
+          throw new Error('stats broke');
+        },
+      });
+      assert.deepEqual(await run(range(5)), [0, 2, 4, 6, 8]);
+      await sleep(10);
+      assert.equal(listening.warnings.length, 1);
+      assert.match(listening.warnings[0]!.message, /onStats of .* threw: Error: stats broke/);
+    } finally {
+      listening.stop();
+    }
+  });
+});
+
+describe("onStats on 'worker' and 'process'", () => {
+  it("'worker': every shard, failures, and the batches they travelled in", async () => {
+    const stats = await statsOf((onStats) =>
+      parallel(new Crunch(), { results: 'settled', onStats }).onWorker([...range(8).map(() => 20), -1]),
+    );
+    assert.deepEqual([stats.executor, stats.outcome, stats.shards, stats.failed], ['worker', 'completed', 9, 1]);
+    assert.ok(stats.busyMs >= 8 * 20 * 0.9, `busy ${stats.busyMs}`);
+    assert.notEqual(stats.batches, undefined);
+  });
+
+  it("'worker': tiny shards in batches are still counted one by one", async () => {
+    const stats = await statsOf((onStats) => parallel(new Crunch(), { onStats }).square(range(20_000)));
+    assert.equal(stats.shards, 20_000);
+    assert.ok(stats.batches !== undefined && stats.batches.count < 20_000, JSON.stringify(stats.batches));
+  });
+
+  it("'process': every shard", async () => {
+    const stats = await statsOf((onStats) => parallel(new Crunch(), { onStats }).onProcess(range(6).map(() => 20)));
+    assert.deepEqual([stats.executor, stats.outcome, stats.shards, stats.failed], ['process', 'completed', 6, 0]);
+  });
+
+  it("'worker' with a timeout: shards one task each, their wait and run times", async () => {
+    const stats = await statsOf((onStats) =>
+      parallel(new Crunch(), { timeout: 10_000, onStats }).onWorker(range(6).map(() => 10)),
+    );
+    assert.equal(stats.shards, 6);
+  });
+});
+
+describe('onStats on a custom executor', () => {
+  // Starts each shard a few milliseconds after it is handed over: time spent waiting in the executor.
+  const later: Executor = {
+    name: 'later',
+    defaultConcurrency: () => 2,
+    open: ({ method }) => ({
+      run: async (task) => {
+        await sleep(5);
+        task.started();
+        return runShard(method, task);
+      },
+      close() {},
+    }),
+  };
+
+  it('names the executor, counts its shards, and tells their wait from their run', async () => {
+    const stats = await statsOf((onStats) => distribute(nap, { executor: later, onStats })([10, 10, 10]));
+    assert.deepEqual([stats.executor, stats.shards, stats.concurrency], ['later', 3, 2]);
+    assert.ok(stats.waitMs.min >= 4, JSON.stringify(stats.waitMs));
+    assert.ok(stats.shardMs.min >= 9, JSON.stringify(stats.shardMs));
+  });
+
+  it('takes shards in chunks (runChunk) that run in turn as batches', async () => {
+    const chunks: Executor = {
+      name: 'chunks',
+      defaultConcurrency: () => 4,
+      open: ({ method }) => ({
+        runsInTurn: true,
+        run: (task) => runShard(method, task),
+        runChunk(chunk) {
+          chunk.started(0, chunk.shards.length);
+          const add = method.fn as (x: number) => number;
+          chunk.settle(
+            0,
+            chunk.shards.map((shard) => add(shard as number)),
+          );
+        },
+        close() {},
+      }),
+    };
+    const stats = await statsOf((onStats) =>
+      distribute((x: number) => x + 1, { executor: chunks, onStats })(range(100)),
+    );
+    assert.equal(stats.shards, 100);
+    assert.notEqual(stats.batches, undefined);
+  });
+});
+
+describe('the memory of onStats and progress', () => {
+  it('does not grow with the number of shards (1,000,000 streamed)', () => {
+    const script = fileURLToPath(new URL('./fixtures/memory.js', import.meta.url));
+    const child = spawnSync(process.execPath, ['--expose-gc', script], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const { early, late, shards, seen } = JSON.parse(child.stdout) as Record<string, number>;
+    assert.equal(seen, 1_000_000);
+    assert.equal(shards, 1_000_000);
+    // 900,000 more shards: even 8 bytes kept per shard would be 7 MB.
+    assert.ok(late! - early! < 4 * 2 ** 20, `the heap grew by ${((late! - early!) / 2 ** 20).toFixed(1)} MiB`);
+  });
+});

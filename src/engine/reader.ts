@@ -86,14 +86,15 @@ export class ShardReader {
    * many it read now; an async read started here brings its shard later, through `resumed`.
    */
   readAhead(room: number): number {
-    const iterable = this.#iterable;
+    const opened = this.#open();
+    if (opened === undefined) return 0;
+    const { iterator, next, async } = opened;
     let read = 0;
-    while (iterable !== undefined && read < room && !this.#reading && !this.#done && !this.#closed && !this.#failed) {
+    while (read < room && !this.#reading && !this.#done && !this.#closed && !this.#failed) {
       const index = this.#read;
       try {
-        const opened = (this.#iterator ??= openShards(iterable));
-        const result = opened.next.call(opened.iterator);
-        if (opened.async && isThenable(result)) {
+        const result = next.call(iterator);
+        if (async && isThenable(result)) {
           // Promise.resolve may read the result's own `constructor`: inside the try, like `then`.
           this.#await(Promise.resolve(result), index);
           break;
@@ -104,6 +105,17 @@ export class ShardReader {
       }
     }
     return read;
+  }
+
+  /** The iterator, opened at the first read; `undefined` for an array, or when opening failed. */
+  #open(): ShardIterator | undefined {
+    if (this.#iterator !== undefined || this.#iterable === undefined || this.#failed) return this.#iterator;
+    try {
+      this.#iterator = openShards(this.#iterable);
+    } catch (error) {
+      this.#fail(error, 0);
+    }
+    return this.#iterator;
   }
 
   /**

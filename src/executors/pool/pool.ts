@@ -14,6 +14,11 @@ export type PoolKind = 'worker' | 'process';
 /** A task sent to the pool: its result, and a way to stop it (which terminates its worker). */
 export interface PoolJob<T> {
   readonly result: Promise<T>;
+  /**
+   * Resolves once the task holds no worker any more: when it settled by itself, or, cancelled while
+   * it ran, once its worker is gone. Its result comes at once; its slot only then.
+   */
+  readonly free: Promise<void>;
   cancel(): void;
 }
 
@@ -42,6 +47,13 @@ const TERMINATE_TIMEOUT_MS = 200;
  */
 const SHUTDOWN_WAIT_MS = 5 * TERMINATE_TIMEOUT_MS;
 
+/**
+ * How long a cancelled task's worker may take to be gone before it is killed outright (workerpool
+ * asks it to stop, then kills it, within twice its terminate timeout), and, after that kill, before
+ * its slot is given back anyway.
+ */
+const GONE_WAIT_MS = 5 * TERMINATE_TIMEOUT_MS;
+
 type WorkerPool = ReturnType<typeof workerpool.pool>;
 
 /** Anything that can keep the event loop alive: a worker thread, a child process, an IPC channel. */
@@ -49,6 +61,24 @@ interface Handle {
   ref?(): void;
   unref?(): void;
   readonly channel?: Handle | null;
+}
+
+/** A worker thread or child process, as workerpool holds it. */
+interface RawWorker extends Handle {
+  once(event: 'exit', listener: () => void): unknown;
+  kill?(signal?: string): unknown;
+  terminate?(): unknown;
+  /** A child process's, once it ended. */
+  readonly exitCode?: number | null;
+  readonly signalCode?: string | null;
+  /** A worker thread's; -1 once it ended. */
+  readonly threadId?: number;
+}
+
+/** workerpool's handler of one worker: its tasks in progress, by id. */
+interface WorkerHandler {
+  readonly worker?: RawWorker | null;
+  readonly processing?: Record<string, { readonly resolver?: { readonly promise?: unknown } } | undefined>;
 }
 
 /** One workerpool pool, created on first use. */
@@ -102,19 +132,22 @@ export class SharedPool {
       if (this.#pool !== pool) return;
       if (--this.#busy === 0) setReferenced(pool, false);
     };
-    const result = new Promise<T>((resolve, reject) => {
-      task.then(
-        (value: unknown) => {
-          release();
-          resolve(value as T);
-        },
-        (error: unknown) => {
-          release();
-          reject(error);
-        },
-      );
-    });
-    return { result, cancel: () => void task.cancel() };
+    // Set when the task is cancelled while a worker runs it: workerpool rejects it at once, but the
+    // worker runs on until it is terminated, and until then it is not free for another task.
+    let gone: Promise<void> | undefined;
+    const settled = Promise.resolve(task).then(noop, noop);
+    const free = settled.then(() => gone).then(release);
+    const result = Promise.resolve(task) as Promise<T>;
+    return {
+      result,
+      free,
+      cancel: () => {
+        if (gone !== undefined) return;
+        const worker = workerRunning(pool, task);
+        task.cancel();
+        if (worker !== undefined) gone = goneOf(worker, this.kind);
+      },
+    };
   }
 
   /**
@@ -228,6 +261,40 @@ function tsxFor(entry: TsxEntry): string {
 }
 
 function noop(): void {}
+
+/** The worker that runs a task now, if one does (a task still in the pool's queue has none). */
+function workerRunning(pool: WorkerPool, task: unknown): RawWorker | undefined {
+  // workerpool does not say which worker took a task: its handlers' tasks in progress do.
+  const handlers: unknown = (pool as unknown as { workers?: unknown }).workers;
+  if (!Array.isArray(handlers)) return undefined;
+  for (const handler of handlers as readonly WorkerHandler[]) {
+    const running = Object.values(handler.processing ?? {}).some((entry) => entry?.resolver?.promise === task);
+    if (running) return handler.worker ?? undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves once a worker is gone. One that outlives the wait (a child that ignores SIGTERM) is
+ * killed outright; past a second wait it is given up on, so that no call waits for ever.
+ */
+function goneOf(worker: RawWorker, kind: PoolKind): Promise<void> {
+  if (worker.exitCode != null || worker.signalCode != null || worker.threadId === -1) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    const done = (): void => {
+      timers.forEach(clearTimeout);
+      resolve();
+    };
+    worker.once('exit', done);
+    const kill = setTimeout(() => {
+      if (kind === 'process') worker.kill?.('SIGKILL');
+      else void worker.terminate?.();
+      timers.push(setTimeout(done, GONE_WAIT_MS).unref());
+    }, GONE_WAIT_MS).unref();
+    timers.push(kill);
+  });
+}
 
 /** Workers are referenced while tasks run (so an awaited call finishes) and unreferenced when idle. */
 function setReferenced(pool: WorkerPool, referenced: boolean): void {

@@ -185,6 +185,12 @@ export class PoolSession implements ExecutorSession {
       ...(kind === 'worker' ? { transfer: [...buffersToMove(packed, moved), indices.buffer] } : {}),
     });
     if (this.#s.watchTasks) this.#watch(batch);
+    // A batch holds its slot until its worker is free: a stopped batch's shards fail at once, but its
+    // worker runs on until terminated, and the next batch must not run beside it (concurrency).
+    void batch.job.free.then(() => {
+      this.#running.delete(batch);
+      this.#schedule();
+    });
     batch.job.result.then(
       (response) => this.#finished(batch, response),
       (error: unknown) => this.#failed(batch, error),
@@ -280,10 +286,8 @@ export class PoolSession implements ExecutorSession {
   }
 
   #done(batch: Batch): void {
-    this.#running.delete(batch);
     clearTimeout(batch.loading);
     batch.unwatch?.();
-    this.#schedule();
   }
 
   #finished(batch: Batch, response: BatchResponse): void {

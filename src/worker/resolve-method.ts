@@ -51,7 +51,7 @@ async function load(ref: MethodRef): Promise<ResolvedMethod> {
   }
   const found = candidates(namespace, ref);
   const chosen = choose(found, ref);
-  if (chosen === undefined) throw refused(ref.name, notFound(ref, found.length));
+  if (chosen === undefined) throw refused(ref.name, otherCode(found, ref) ?? notFound(ref, found.length));
   return chosen;
 }
 
@@ -102,6 +102,23 @@ function choose(found: readonly ResolvedMethod[], ref: MethodRef): ResolvedMetho
   if (ref.form === 'function') return same[0];
   if (ref.owner !== undefined) return same.find(({ owner }) => owner?.name === ref.owner);
   return same.length === 1 ? same[0] : undefined;
+}
+
+/**
+ * When the method is there under the same name (and class) but with other source: the worker runs
+ * other code than the caller (another version, another build), which must never run in its place.
+ */
+function otherCode(found: readonly ResolvedMethod[], ref: MethodRef): string | undefined {
+  const same = found.find(
+    ({ owner }) => ref.form === 'function' || ref.owner === undefined || owner?.name === ref.owner,
+  );
+  if (same === undefined) return undefined;
+  const here = fingerprint(same.record.original);
+  return (
+    `a worker imported ${ref.module} and found the method there, but its code differs from the caller's ` +
+    `(fingerprint ${here} in the worker, ${ref.fingerprint} in the caller), so it was not run. Every worker must ` +
+    'run the same version of the code as the caller (the same files, built the same way).'
+  );
 }
 
 function notFound(ref: MethodRef, others: number): string {

@@ -135,7 +135,10 @@ export class QueueClient {
       void closeAll(opened);
       this.#opening = undefined;
       throw new Error(
-        say(who, `could not reach Redis at ${this.where} within ${connectTimeout} ms (${reasonOf(error)})`),
+        say(
+          who,
+          `could not reach Redis at ${this.where} within ${connectTimeout} ms (${reasonOf(lastError ?? error)})`,
+        ),
         { cause: error },
       );
     } finally {

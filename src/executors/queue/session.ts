@@ -341,16 +341,17 @@ export class QueueSession implements ExecutorSession, JobListener {
     if (this.#reconciling || connected === undefined) return;
     this.#reconciling = true;
     const ids = [...(this.#closed ? this.#inRedis : this.#running.keys())].filter((id) => !this.#adding.has(id));
+    let answers: Awaited<ReturnType<Connected['fields']>> = [];
     try {
-      const answers = ids.length === 0 ? [] : await connected.fields(ids, FIELDS);
+      if (ids.length > 0) answers = await connected.fields(ids, FIELDS);
       this.#downSince = undefined;
-      answers.forEach((fields, i) => this.#reconcileOne(ids[i] as string, fields));
     } catch (error) {
       this.#downSince ??= Date.now();
       if (Date.now() - this.#downSince > this.#s.downTimeout) this.#lost(error);
     } finally {
       this.#reconciling = false;
     }
+    answers.forEach((fields, i) => this.#reconcileOne(ids[i] as string, fields));
     if (this.#closed && Date.now() > this.#drainUntil) {
       this.#inRedis.clear();
       this.#releaseWhenDrained();
@@ -382,11 +383,10 @@ export class QueueSession implements ExecutorSession, JobListener {
       ),
       { cause },
     );
+    // All leave the running set before any fails: a failure may stop the call, which fails what runs.
     const lost = [...this.#running.values()];
-    for (const batch of lost) {
-      this.#done(batch);
-      for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, error);
-    }
+    for (const batch of lost) this.#done(batch);
+    for (const batch of lost) for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, error);
     if (this.#closed) {
       this.#inRedis.clear();
       this.#releaseWhenDrained();

@@ -23,11 +23,12 @@ let loading: Promise<BullMQ> | undefined;
 export function loadBullMQ(who: string): Promise<BullMQ> {
   loading ??= Promise.all([import('bullmq'), import('ioredis')]).then(
     ([{ Queue, QueueEvents, Worker }, { Redis }]) => ({ Queue, QueueEvents, Worker, Redis }),
+    (error: unknown) => {
+      // Not kept: installing them and trying again works without a restart.
+      loading = undefined;
+      throw missing(who, error);
+    },
   );
-  loading.catch((error: unknown) => {
-    loading = undefined;
-    throw missing(who, error);
-  });
   return loading;
 }
 

@@ -24,6 +24,8 @@ import { threadExecutor } from '../thread.js';
 
 function poolExecutor(kind: PoolKind): Executor {
   let started = false;
+  /** Counts shutdown() calls: one made while a call loads the pool client wins over that call. */
+  let shutdowns = 0;
   return {
     name: kind,
     defaultConcurrency: () => availableParallelism(),
@@ -31,10 +33,14 @@ function poolExecutor(kind: PoolKind): Executor {
       // Already in a worker: run here, in-process, rather than start a pool inside the pool (joblib's rule).
       if (isInsideWorker()) return threadExecutor.open(call);
       started = true;
-      const { openPoolSession } = await import('./open-session.js');
+      const before = shutdowns;
+      const { openPoolSession, shutDownWhileOpening } = await import('./open-session.js');
+      // shutdown() came while the client loaded: the call must not start a pool after it.
+      if (shutdowns !== before) return shutDownWhileOpening(kind, call);
       return openPoolSession(kind, call);
     },
     async shutdown(): Promise<void> {
+      shutdowns++;
       if (!started) return;
       const { shutdownPool } = await import('./pool.js');
       await shutdownPool(kind);

@@ -14,6 +14,7 @@ import type { CallContext, LoadingEvent, MethodRef, ProbeAnswer } from '../../wi
 import { decodeThrown } from '../../wire/remote-error.js';
 import { PoolSession } from './session.js';
 import { WorkerExitError } from '../../errors.js';
+import { say } from '../../messages.js';
 import { classifyPoolFailure, loadingTimedOut, MAX_UNREACHED } from './failures.js';
 
 /**
@@ -50,6 +51,23 @@ export async function openPoolSession(kind: PoolKind, call: FanOutCall): Promise
     signal: call.signal,
     loadTimeout: options.timeout,
   });
+}
+
+/**
+ * The session of a call that `shutdown()` overtook while it was starting: its shards fail, each
+ * saying so, and no pool starts (as for a shutdown() during the call).
+ */
+export function shutDownWhileOpening(kind: PoolKind, call: FanOutCall): ExecutorSession {
+  const fail = (index: number): Error =>
+    new Error(say(call.method.name, `the '${kind}' pool was shut down (shutdown()) before shard ${index} finished`));
+  return {
+    capacity: Infinity,
+    run: (task) => Promise.reject(fail(task.index)),
+    runChunk: (chunk) => {
+      for (let j = 0; j < chunk.shards.length; j++) chunk.fail(j, 1, fail(chunk.start + j));
+    },
+    close: () => undefined,
+  };
 }
 
 /** The call's constant part, serialized once: the method's reference, `this`'s fields, the arguments. */

@@ -68,6 +68,11 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
     assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true, true], later: [10] });
   });
 
+  it('shutdown() while the first call loads the pool client fails its shards, leaves no pool, and the script exits', async () => {
+    const { lines } = await runScript('shutdown-opening');
+    assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), { first: [true, true], workers: 0 });
+  });
+
   for (const executor of ['worker', 'process']) {
     it(`'${executor}': a first call with one shard starts every worker the call may use, and the script still exits`, async () => {
       const { lines } = await runScript('warm', { EXECUTOR: executor });

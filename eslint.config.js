@@ -6,6 +6,12 @@ const WORKERPOOL = {
   message: 'workerpool is imported only by the pool client (src/executors/pool/) and the worker entry (src/worker/).',
 };
 
+const BULLMQ = {
+  regex: '^(bullmq|ioredis)($|/)',
+  message:
+    'bullmq and ioredis are optional: only the queue executor (src/executors/queue/) and the CLI load them, with import().',
+};
+
 /** One config block per seam: `forbid` lists the import patterns its files may not use. */
 function seams(blocks) {
   return blocks.map(({ forbid, ...block }) => ({
@@ -48,12 +54,13 @@ export default tseslint.config(
     {
       files: ['src/**'],
       ignores: ['src/executors/pool/**', 'src/worker/**'],
-      forbid: [WORKERPOOL],
+      forbid: [WORKERPOOL, BULLMQ],
     },
     {
       files: ['src/engine/**'],
       forbid: [
         WORKERPOOL,
+        BULLMQ,
         {
           regex: '(^|/)executors/(?!executor\\.js$)',
           message: 'The engine knows executors only by their contract, executors/executor.ts.',
@@ -65,6 +72,7 @@ export default tseslint.config(
       files: ['src/decorators/**'],
       forbid: [
         WORKERPOOL,
+        BULLMQ,
         {
           regex: '(^|/)engine/(?!(dispatch|shards)\\.js$)',
           message: 'Decorators only decorate: they hand calls to engine/dispatch.ts.',
@@ -74,12 +82,17 @@ export default tseslint.config(
     },
     {
       files: ['src/parallel.ts'],
-      forbid: [WORKERPOOL, { regex: '(^|/)decorators/', message: 'parallel() calls the engine, not the decorators.' }],
+      forbid: [
+        WORKERPOOL,
+        BULLMQ,
+        { regex: '(^|/)decorators/', message: 'parallel() calls the engine, not the decorators.' },
+      ],
     },
     {
       files: ['src/wire/**'],
       forbid: [
         WORKERPOOL,
+        BULLMQ,
         {
           regex: '(^|/)(executors|worker|engine|decorators)/',
           message: 'What crosses the boundary serves both sides and imports neither.',
@@ -88,7 +101,7 @@ export default tseslint.config(
     },
     {
       files: ['src/worker/**'],
-      forbid: [{ regex: '(^|/)executors/pool/', message: 'The worker entry does not import the pool client.' }],
+      forbid: [BULLMQ, { regex: '(^|/)executors/pool/', message: 'The worker entry does not import the pool client.' }],
     },
     {
       // Importing parafor must not load workerpool: the pool client is loaded by the first call.
@@ -98,6 +111,28 @@ export default tseslint.config(
           regex: '^\\./(?!executor\\.js$)',
           allowTypeImports: true,
           message: 'The pool executor loads the rest of the pool client lazily, with import().',
+        },
+      ],
+    },
+    {
+      files: ['src/executors/pool/**'],
+      ignores: ['src/executors/pool/executor.ts'],
+      forbid: [BULLMQ],
+    },
+    {
+      // bullmq and ioredis are loaded by load.ts with import(), so a missing one is told in words.
+      files: ['src/executors/queue/**', 'src/cli/**'],
+      forbid: [{ ...BULLMQ, allowTypeImports: true }],
+    },
+    {
+      // Importing parafor/queue loads BullMQ and this file only: the rest comes with the first call.
+      files: ['src/executors/queue/executor.ts'],
+      forbid: [
+        { ...BULLMQ, allowTypeImports: true },
+        {
+          regex: '^\\./(?!(executor|load|options)\\.js$)',
+          allowTypeImports: true,
+          message: 'The queue executor loads the rest of its folder lazily, with import().',
         },
       ],
     },

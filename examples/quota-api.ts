@@ -67,7 +67,7 @@ const retries = {
 };
 
 async function getJson(path: string): Promise<unknown> {
-  const response = await fetch(`${base}${path}`, { signal: currentShard()?.signal });
+  const response = await fetch(`${base}${path}`, { signal: currentShard()?.signal ?? null });
   if (!response.ok) throw new HttpError(response.status);
   return response.json();
 }

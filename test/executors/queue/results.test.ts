@@ -151,6 +151,23 @@ describe('queue executor: results', { skip }, () => {
     assert.match(String(outcomes[1].reason), /timeout|time/i);
   });
 
+  it('retries and onProgress work through the engine, as with every executor', async (t) => {
+    if (legacy()) return t.skip('standard mode covers retries');
+    const dir = await mkdtemp(join(tmpdir(), 'parafor-queue-retries-'));
+    try {
+      const seen: { done: number; retries: number }[] = [];
+      const files = [join(dir, 'a'), join(dir, 'b')];
+      const attempts = await view(make(), {
+        retries: { limit: 2, minDelay: 10 },
+        onProgress: ({ done, retries }: { done: number; retries: number }) => seen.push({ done, retries }),
+      }).flaky(files);
+      assert.deepEqual(attempts, [2, 2]);
+      assert.deepEqual(seen.at(-1), { done: 2, retries: 2 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves no key of its calls in Redis, only the queue’s fixed keys', async () => {
     await make().square(range(50));
     // Removals are sent as results are read: they land within moments.

@@ -11,6 +11,7 @@
  * for three constant strings; none of them shares one block between several independent owners.
  * @module
  */
+import { isInsideWorker } from '../worker/inside.js';
 
 /** What a board writes to: `process.stderr`, or a stand-in in tests. */
 export interface BoardStream {
@@ -139,10 +140,14 @@ export class LineBoard {
 let stderrBoard: LineBoard | undefined;
 
 /**
- * The board of this process's stderr. Escape codes only where stderr is a terminal, `CI` is unset
- * and `TERM` is not `dumb`: a log then reads as plain lines.
+ * The board of this process's stderr, or `undefined` inside a parafor worker: a call made there
+ * runs within a shard of an outer call, whose own line stands for it, and a worker's stderr is
+ * the parent's terminal or a pipe into it, where a second block would garble the first. Escape
+ * codes only where stderr is a terminal, `CI` is unset and `TERM` is not `dumb`: a log then reads
+ * as plain lines.
  */
-export function stderrLines(): LineBoard {
+export function stderrLines(): LineBoard | undefined {
+  if (isInsideWorker()) return undefined;
   if (stderrBoard === undefined) {
     const { stderr, env } = process;
     const tty = stderr.isTTY && (env['CI'] ?? '') === '' && env['TERM'] !== 'dumb';

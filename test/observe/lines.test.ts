@@ -156,6 +156,14 @@ describe('progress: true on a pipe', () => {
     );
   });
 
+  it("draws nothing for calls made inside a 'worker' shard: the outer call's line stands for them", () => {
+    const { status, stdout, stderr } = onPipe('in-worker');
+    assert.equal(status, 0, stderr);
+    assert.equal(stdout, '');
+    assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
+    assert.match(stderr, SUMMARY('Crunch.nested', '3 shards in .+'));
+  });
+
   it('writes a plain status line every few seconds of a long call, then its summary', () => {
     const { status, stderr } = onPipe('long');
     assert.equal(status, 0, stderr);

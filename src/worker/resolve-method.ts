@@ -109,6 +109,8 @@ function choose(found: readonly ResolvedMethod[], ref: MethodRef): ResolvedMetho
  * other code than the caller (another version, another build), which must never run in its place.
  */
 function otherCode(found: readonly ResolvedMethod[], ref: MethodRef): string | undefined {
+  // Anonymous functions all share the empty name: another one is not this one with other code.
+  if (ref.form === 'function' && ref.key === '') return undefined;
   const same = found.find(
     ({ owner }) => ref.form === 'function' || ref.owner === undefined || owner?.name === ref.owner,
   );

@@ -84,6 +84,15 @@ export function callShard(method: DistributedMethod, task: ShardTask): unknown {
   return storage.run(new LazyContext(method.name, task), callRaw, method, task);
 }
 
+/**
+ * The task of the shard whose code runs now, as {@link callShard} or {@link runShard} received it:
+ * the worker tells by it which shard left a timer or a rejection that failed later. For parafor's
+ * own use.
+ */
+export function runningTask(): ShardTask | undefined {
+  return LazyContext.taskOf(storage.getStore());
+}
+
 function callRaw(method: DistributedMethod, task: ShardTask): unknown {
   return method.fn.call(method.thisArg, task.shard, ...task.args);
 }
@@ -96,6 +105,11 @@ class LazyContext implements ShardContext {
   constructor(method: string, task: ShardTask) {
     this.method = method;
     this.#task = task;
+  }
+
+  /** The task behind a context, or `undefined` for none. */
+  static taskOf(context: ShardContext | undefined): ShardTask | undefined {
+    return context instanceof LazyContext ? context.#task : undefined;
   }
 
   get index(): number {

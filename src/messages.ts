@@ -122,7 +122,11 @@ function editDistance(a: string, b: string): number {
 
 /** The codes of parafor's warnings, for `process.on('warning')` filters and `--disable-warning`. */
 export type WarningCode =
-  'PARAFOR_ON_PROGRESS_THREW' | 'PARAFOR_CLEANUP_FAILED' | 'PARAFOR_RETRY_IF_FAILED' | 'PARAFOR_ON_STATS_THREW';
+  | 'PARAFOR_ON_PROGRESS_THREW'
+  | 'PARAFOR_CLEANUP_FAILED'
+  | 'PARAFOR_RETRY_IF_FAILED'
+  | 'PARAFOR_ON_STATS_THREW'
+  | 'PARAFOR_LEFTOVER_ERROR';
 
 /**
  * Reports what went wrong after the caller already has its answer, or in the user's own callback,

@@ -68,6 +68,28 @@ export interface BatchResponse {
   readonly durationMs: number;
   /** With `transfer`: results sent as they are (position in the batch, value), their buffers moved. */
   readonly moved: readonly (readonly [number, unknown])[];
+  /** Errors that shards whose results were already sent left behind, met since the worker's last reply. */
+  readonly leftovers?: Leftovers;
+}
+
+/**
+ * An error thrown by what a shard left running after its result was sent (a timer, a callback, a
+ * promise nobody awaited): no shard can fail for it any more, so the parent warns about it.
+ */
+export interface LeftoverError {
+  /** Qualified name of the shard's method. */
+  readonly method: string;
+  /** The shard's index in its call's input. */
+  readonly index: number;
+  /** `'uncaught'`: thrown (by a timer, a callback); `'unhandled'`: a promise that rejected unhandled. */
+  readonly kind: 'uncaught' | 'unhandled';
+  readonly error: EncodedThrown;
+}
+
+/** The {@link LeftoverError}s a reply carries, and how many more the worker met but did not keep. */
+export interface Leftovers {
+  readonly errors: readonly LeftoverError[];
+  readonly dropped: number;
 }
 
 /**

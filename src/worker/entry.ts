@@ -6,11 +6,14 @@
 import { isMainThread } from 'node:worker_threads';
 import workerpool from 'workerpool';
 import { markInsideWorker } from './inside.js';
+import { watchLeftovers } from './leftovers.js';
 import { endWithParent } from './orphan-watch.js';
 import { probe, runBatch } from './run-batch.js';
 
 // Before any user module loads: a distributed call made in here must run inline, not start a pool.
 markInsideWorker();
+// Also before: an error a shard leaves behind goes to that shard (see leftovers.ts), not to whichever runs next.
+watchLeftovers();
 
 // A child process (not a worker thread, which dies with its process anyway).
 if (isMainThread && process.send !== undefined) {

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import workerpool from 'workerpool';
 import { callShard } from '../context.js';
 import { buffersToMove, packLenient, takeMovable, unpack, unpackList, type LenientPack } from '../wire/clone.js';
-import type { DistributedMethod, ShardTask } from '../executors/executor.js';
+import type { DistributedMethod } from '../executors/executor.js';
 import type {
   BatchRequest,
   BatchResponse,
@@ -17,6 +17,7 @@ import type {
   StartedEvent,
 } from '../wire/protocol.js';
 import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
+import { BatchWatch, takeLeftovers, WatchedTask } from './leftovers.js';
 import { resolveMethod, type ResolvedMethod } from './resolve-method.js';
 
 type Transfer = InstanceType<typeof workerpool.Transfer>;
@@ -97,19 +98,24 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
   for (const [position, value] of request.moved) shards[position] = value;
   if (request.notifyStart) workerpool.workerEmit({ started: true } satisfies StartedEvent);
   const startedAt = performance.now();
-  const values = new Array<unknown>(shards.length);
-  const failures: [number, EncodedThrown][] = [];
+  const watch = new BatchWatch(method.name, shards.length);
+  const base = { args, signal: never, started: noop };
   for (let i = 0; i < shards.length; i++) {
-    const task: ShardTask = { index: request.indices[i] ?? i, shard: shards[i], args, signal: never, started: noop };
+    // From here on, an error left by an earlier shard fails that shard, not the worker.
+    watch.running = i;
+    const task = new WatchedTask(watch, i, request.indices[i] ?? i, shards[i], base);
     try {
       // Only a promise (or thenable) is awaited: a batch of sync shards runs in one go.
       const result = callShard(method, task);
-      values[i] = isThenable(result) ? await result : result;
+      watch.values[i] = isThenable(result) ? await result : result;
     } catch (error) {
-      failures.push([i, encodeThrown(error)]);
+      watch.fail(i, error);
     }
   }
-  return reply(method.name, values, failures, request, performance.now() - startedAt);
+  watch.running = shards.length;
+  // The reply is built now: an error left by one of these shards is a warning from here on.
+  watch.sent = true;
+  return reply(method.name, watch.values, watch.failures, request, performance.now() - startedAt);
 }
 
 /**
@@ -145,12 +151,14 @@ function reply(
   }
   // A result that cannot be cloned fails its shard, naming what; the others' results go back.
   for (const [position, error] of lenient.unclonable) failures.push([position, encodeThrown(error)]);
+  const leftovers = takeLeftovers();
   const response: BatchResponse = {
     values: lenient.packed,
     failures,
     durationMs,
     moved,
     ...(batchFailure === undefined ? {} : { batchFailure }),
+    ...(leftovers === undefined ? {} : { leftovers }),
   };
   return new workerpool.Transfer(response, buffersToMove(lenient.packed, moved));
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { callOver, WorkerExitError } from '../../errors.js';
-import { say } from '../../messages.js';
+import { say, warn } from '../../messages.js';
 import {
   buffersToMove,
   packLenient,
@@ -20,7 +20,7 @@ import {
   type Moved,
   type PackedList,
 } from '../../wire/clone.js';
-import type { BatchRequest, BatchResponse, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
+import type { BatchRequest, BatchResponse, Leftovers, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
@@ -292,6 +292,8 @@ export class PoolSession implements ExecutorSession {
 
   #finished(batch: Batch, response: BatchResponse): void {
     this.#done(batch);
+    // About shards whose results came back earlier: said before this batch's shards settle.
+    if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
     const { pieces, count } = batch;
     let values: unknown[];
     try {
@@ -381,4 +383,15 @@ function weight(packed: PackedList, moved: readonly (readonly [number, unknown])
   let bytes = packed.byteLength;
   for (const [, value] of moved) bytes += (value as ArrayBuffer | ArrayBufferView).byteLength;
   return bytes;
+}
+
+/** Warns about each error a shard left behind after its result had come back (see worker/leftovers.ts). */
+function warnLeftovers({ errors, dropped }: Leftovers): void {
+  errors.forEach(({ method, index, kind, error }, i) => {
+    const left =
+      kind === 'uncaught' ? 'code running (a timer, a callback) that threw' : 'a promise that rejected unhandled';
+    const more = i === errors.length - 1 && dropped > 0 ? ` (${dropped} more such errors were not kept)` : '';
+    const sentence = `shard ${index} left ${left} after its result was sent; no shard failed for it${more}`;
+    warn('PARAFOR_LEFTOVER_ERROR', say(method, sentence), decodeThrown(error));
+  });
 }

@@ -73,6 +73,11 @@ export class FanOut {
   #progress: ProgressReporter | undefined;
   /** Set when the call has `progress` or `onStats`. */
   #observer: CallObserver | undefined;
+  /**
+   * While a session's `runChunk` runs: shards settled meanwhile ran on this thread, one after
+   * another (synchronous shards on 'thread', an inline executor), which `onStats` times as a batch.
+   */
+  #inRunChunk = false;
   /** Lets go of the shard context when the call is over (see holdShardContext). */
   #releaseContext: (() => void) | undefined;
   /** Retries waiting out their delay; each holds its shard's place in `#inFlight`. */
@@ -362,10 +367,13 @@ export class FanOut {
     this.#inFlight += shards.length;
     const chunk = new RunningChunk(this.#chunkOwner, start, shards, this.#spec.args, this.#controller.signal);
     this.#observer?.handedOver(chunk);
+    this.#inRunChunk = true;
     try {
       (this.#session as Required<ExecutorSession>).runChunk(chunk);
     } catch (error) {
       chunk.failRest(error);
+    } finally {
+      this.#inRunChunk = false;
     }
   }
 
@@ -425,7 +433,8 @@ export class FanOut {
     const { method, stopOnFailure } = this.#spec;
     const start = chunk.start + offset;
     const run = chunkRun(method.name, start, chunk.shards, offset, values, count, causes, stopOnFailure);
-    this.#observer?.ran(chunk, chunk.startedAt(offset), count, causes?.size ?? 0, this.#session?.runsInTurn === true);
+    const inTurn = this.#inRunChunk || this.#session?.runsInTurn === true;
+    this.#observer?.ran(chunk, chunk.startedAt(offset), count, causes?.size ?? 0, inTurn);
     this.#settleRun(run, (i) => chunk.startedAt(offset + i));
   }
 

@@ -15,15 +15,18 @@ export interface Quantiles {
   readonly mean: number;
 }
 
-/** How shards travelled, for an executor that sends them in batches (`'worker'`, `'process'`). */
+/**
+ * Shards that ran one after another in groups: batches on `'worker'`, `'process'` and the queue
+ * executor, runs of synchronous shards on `'thread'`.
+ */
 export interface BatchStats {
-  /** Batches that came back. */
+  /** Groups that came back. */
   readonly count: number;
-  /** Shards in the smallest batch. */
+  /** Shards in the smallest group. */
   readonly min: number;
-  /** Shards per batch on average. */
+  /** Shards per group on average. */
   readonly mean: number;
-  /** Shards in the largest batch. */
+  /** Shards in the largest group. */
   readonly max: number;
 }
 
@@ -67,6 +70,6 @@ export interface CallStats {
   readonly shardMs: Quantiles;
   /** How long the shards waited in the executor, from being handed over to their start. */
   readonly waitMs: Quantiles;
-  /** How the shards travelled, when the executor took them in batches; `undefined` otherwise. */
+  /** How shards ran in groups, when some did (see {@link BatchStats}); `undefined` otherwise. */
   readonly batches: BatchStats | undefined;
 }

@@ -32,6 +32,7 @@ export class CallStatsRecorder {
   #busyMs = 0;
   // The batch being settled (pieces of it may still come) and the batches before it.
   #batchStart = NaN;
+  #batchEnd = NaN;
   #batchSize = 0;
   #batchRunMs = 0;
   #batchWaitMs = 0;
@@ -85,7 +86,7 @@ export class CallStatsRecorder {
     this.#shards += count;
     this.#failed += failed;
     if (inTurn) {
-      this.#batch(start, runMs, waitMs, count);
+      this.#batch(start, endedAt, waitMs, count);
       return;
     }
     this.#busyMs += runMs * count;
@@ -135,22 +136,29 @@ export class CallStatsRecorder {
     };
   }
 
-  #batch(start: number, runMs: number, waitMs: number, count: number): void {
+  #batch(start: number, end: number, waitMs: number, count: number): void {
     const same = this.#sameRun && this.#batchSize > 0 && Math.abs(start - this.#batchStart) <= SAME_BATCH_MS;
     if (!this.#sameRun) {
       this.#sameRun = true;
       queueMicrotask(() => (this.#sameRun = false));
     }
     if (same) {
+      // Pieces of one run that started together are timed from that start: a later piece's own
+      // time is what it adds past the one before it.
+      const added = Math.max(0, end - this.#batchEnd);
+      this.#busyMs += added;
+      this.#batchRunMs += added;
+      this.#batchEnd = Math.max(end, this.#batchEnd);
       this.#batchSize += count;
       return;
     }
     this.#closeBatch();
     this.#batchStart = start;
+    this.#batchEnd = end;
     this.#batchSize = count;
-    this.#batchRunMs = runMs;
+    this.#batchRunMs = Math.max(0, end - start);
     this.#batchWaitMs = waitMs;
-    this.#busyMs += runMs;
+    this.#busyMs += this.#batchRunMs;
   }
 
   /** The batch is whole: each of its shards counts its share of the batch's time. */

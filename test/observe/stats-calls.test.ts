@@ -79,6 +79,21 @@ describe("onStats on 'thread'", () => {
     assert.equal(stats.batches, undefined);
   });
 
+  it('times synchronous shards as the one-after-another work they are: no speed-up', async () => {
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+      return ms;
+    };
+    const stats = await statsOf((onStats) => distribute(spin, { concurrency: 5, onStats })(range(20).map(() => 5)));
+    assert.equal(stats.shards, 20);
+    assert.ok(stats.busyMs >= 20 * 5 * 0.9, `busy ${stats.busyMs}`);
+    // One thread ran them in turn: the busy time is the wall time, give or take the engine's own.
+    assert.ok(stats.speedup <= 1.2, `speedup ${stats.speedup}`);
+    // Each spins for 5 ms at least; a run of them counts its time shared among them.
+    assert.ok(stats.shardMs.min >= 4.5, JSON.stringify(stats.shardMs));
+  });
+
   it("counts failures when every shard runs (stopOnError: false, results: 'settled')", async () => {
     const flaky = async (i: number) => {
       await sleep(2);

@@ -15,6 +15,7 @@ import { settleWithin, until, warningsWith } from '../../helpers.js';
 const run = promisify(execFile);
 const mode = import.meta.url.includes('/legacy/') ? 'legacy' : 'standard';
 const fixture = fileURLToPath(new URL('../../fixtures/workers/leftovers-main.js', import.meta.url));
+const guardedFixture = fileURLToPath(new URL('../../fixtures/workers/leftovers-guarded-main.js', import.meta.url));
 
 type Settled =
   { readonly status: 'fulfilled'; readonly value: Outcome } | { readonly status: 'rejected'; readonly reason: unknown };
@@ -142,8 +143,34 @@ describe(`errors left behind by shards (${mode} mode)`, () => {
       });
     }
 
-    it(`'${executor}': a program whose shards leave errors behind exits by itself`, async () => {
-      const { stdout } = await run(process.execPath, [fixture], {
+    it(`'${executor}': odd values left behind (a number, an error whose getter throws) fail their shard alone`, async () => {
+      const token = `odd-${executor}-${++tokens}`;
+      const [number, getter, innocent] = await settle(executor, 3, [
+        { token: `${token}-number`, leave: 'throw', odd: 'number' },
+        { token, leave: 'reject', odd: 'getter' },
+        { token, wait: true },
+      ]);
+      assert.equal((reasonOf(number) as ShardError).cause, 42);
+      const error = (reasonOf(getter) as ShardError).cause as Error & { detail?: unknown };
+      assert.equal(error.message, `left behind by ${token}`);
+      assert.match(String(error.detail), /^\[not cloneable/);
+      assert.equal(valueOf(innocent).fired, true);
+    });
+
+    it(`'${executor}': a module's own uncaughtException listener keeps its worker alive, as before`, async () => {
+      const { stdout } = await run(process.execPath, [guardedFixture], {
+        timeout: 20_000,
+        env: { ...process.env, EXECUTOR: executor },
+      });
+      assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''), {
+        statuses: ['fulfilled', 'fulfilled', 'fulfilled'],
+        oneWorker: true,
+        heard: ['left behind by guarded-throw', 'left behind by guarded-reject'],
+      });
+    });
+
+    it(`'${executor}': a program whose shards leave errors behind exits by itself; a flood is warned about in part`, async () => {
+      const { stdout } = await run(process.execPath, ['--no-warnings', fixture], {
         timeout: 20_000,
         env: { ...process.env, EXECUTOR: executor },
       });
@@ -151,6 +178,8 @@ describe(`errors left behind by shards (${mode} mode)`, () => {
         sent: ['fulfilled', 'fulfilled'],
         batched: ['rejected', 'fulfilled'],
         warnings: 1,
+        flood: 64,
+        more: '36',
       });
     });
   }

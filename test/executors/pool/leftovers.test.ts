@@ -157,6 +157,23 @@ describe(`errors left behind by shards (${mode} mode)`, () => {
       assert.equal(valueOf(innocent).fired, true);
     });
 
+    it(`'${executor}': after a call nested in a shard, the shard still knows itself and what it leaves behind`, async () => {
+      const token = `nested-${executor}-${++tokens}`;
+      const { warnings, stop } = warningsWith('PARAFOR_LEFTOVER_ERROR');
+      try {
+        const [first, second] = await settle(executor, 1, [
+          { token, nested: true, leave: 'throw' },
+          { token, wait: true },
+        ]);
+        assert.equal(valueOf(first).index, 0);
+        assert.equal(valueOf(second).fired, true);
+        await until(() => warnings.length > 0);
+        assert.match(warnings[0]?.message ?? '', /^Leftovers\.run: Shard 0 left/);
+      } finally {
+        stop();
+      }
+    });
+
     it(`'${executor}': a module's own uncaughtException listener keeps its worker alive, as before`, async () => {
       const { stdout } = await run(process.execPath, [guardedFixture], {
         timeout: 20_000,

@@ -98,7 +98,10 @@ export class QueueClient {
     const base = typeof this.#o.connection === 'string' ? { url: this.#o.connection } : { ...this.#o.connection };
     // Commands fail at once while Redis is unreachable, instead of waiting in ioredis's queue
     // forever; ioredis keeps reconnecting meanwhile, and the call decides how long to wait.
-    const retryStrategy = (times: number): number => Math.min(100 * times, 1000);
+    // Once closed, never again: a client still connecting when closed (Redis unreachable) would
+    // otherwise go on trying, and its timers keep the program alive.
+    const state = { closed: false };
+    const retryStrategy = (times: number): number | null => (state.closed ? null : Math.min(100 * times, 1000));
     const queue = new Queue(name, {
       prefix,
       connection: { connectTimeout, ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy },
@@ -122,7 +125,7 @@ export class QueueClient {
         ? new this.#bull.Redis(connection, { connectTimeout, ...own })
         : new this.#bull.Redis({ connectTimeout, ...connection, ...own });
     redis.on('error', onError);
-    const opened: Opened = { queue, events, redis, connected: this.#connected(queue, redis) };
+    const opened: Opened = { queue, events, redis, state, connected: this.#connected(queue, redis) };
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -180,10 +183,12 @@ interface Opened {
   readonly queue: Queue;
   readonly events: QueueEvents;
   readonly redis: Redis;
+  readonly state: { closed: boolean };
   readonly connected: Connected;
 }
 
-async function closeAll({ queue, events, redis }: Opened): Promise<void> {
+async function closeAll({ queue, events, redis, state }: Opened): Promise<void> {
+  state.closed = true;
   let timer: NodeJS.Timeout | undefined;
   const closing = Promise.allSettled([queue.close(), events.close(), redis.quit()]);
   const late = new Promise<void>((resolve) => {

@@ -166,7 +166,7 @@ describe('queue executor: faults', { skip }, () => {
       `import { distribute } from ${JSON.stringify(index)};\n` +
       `import { queueExecutor } from ${JSON.stringify(queueEntry)};\n` +
       `const executor = queueExecutor({ connection: process.env.PARAFOR_TEST_REDIS, queue: 'code', idleTimeout: 100 });\n` +
-      `export const work = distribute((x) => ${body}, { executor });\n`;
+      `export const work = distribute(function work(x) { return ${body}; }, { executor });\n`;
     const [callerDir, workerDir] = [join(root, 'caller'), join(root, 'worker')];
     await Promise.all([mkdir(callerDir), mkdir(workerDir)]);
     await writeFile(join(callerDir, 'lib.mjs'), lib('x + 1'));

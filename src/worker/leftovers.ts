@@ -20,28 +20,49 @@ import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
 export class BatchWatch {
   /** Qualified name of the batch's method. */
   readonly method: string;
-  /** What each shard gave; a blamed shard's value is dropped. */
-  readonly values: unknown[];
-  /** The shards that failed, by position, with what they threw or left behind. */
-  readonly failures: [number, EncodedThrown][] = [];
   /** Position of the shard running now: an error of its own kills the worker, as before. */
   running = -1;
-  /** Once the reply has left, no shard of the batch can fail any more. */
-  sent = false;
+  /** Once the reply is built, no shard of the batch can fail any more. */
+  #sent = false;
+  /** What each shard gave; a blamed shard's value is dropped. */
+  #values: unknown[];
+  /** The shards that failed, by position, with what they threw or left behind. */
+  #failures: [number, EncodedThrown][] = [];
   readonly #failed = new Set<number>();
 
   constructor(method: string, count: number) {
     this.method = method;
-    this.values = new Array<unknown>(count);
+    this.#values = new Array<unknown>(count);
   }
 
-  /** Records that the shard at `position` failed with `thrown`; false if it had failed already. */
+  get sent(): boolean {
+    return this.#sent;
+  }
+
+  /** Records what the shard at `position` gave. */
+  gave(position: number, value: unknown): void {
+    this.#values[position] = value;
+  }
+
+  /** Records that the shard at `position` failed with `thrown`; false if it had failed already, or the reply is built. */
   fail(position: number, thrown: unknown): boolean {
-    if (this.#failed.has(position)) return false;
+    if (this.#sent || this.#failed.has(position)) return false;
     this.#failed.add(position);
-    this.values[position] = undefined;
-    this.failures.push([position, encodeThrown(thrown)]);
+    this.#values[position] = undefined;
+    this.#failures.push([position, encodeThrown(thrown)]);
     return true;
+  }
+
+  /**
+   * The batch's values and failures, for its reply: from now on its shards' leftover errors are
+   * warnings. The watch lets go of them, since a timer a shard left keeps the watch alive.
+   */
+  finish(): { readonly values: unknown[]; readonly failures: [number, EncodedThrown][] } {
+    this.#sent = true;
+    const finished = { values: this.#values, failures: this.#failures };
+    this.#values = [];
+    this.#failures = [];
+    return finished;
   }
 }
 

@@ -107,15 +107,15 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
     try {
       // Only a promise (or thenable) is awaited: a batch of sync shards runs in one go.
       const result = callShard(method, task);
-      watch.values[i] = isThenable(result) ? await result : result;
+      watch.gave(i, isThenable(result) ? await result : result);
     } catch (error) {
       watch.fail(i, error);
     }
   }
   watch.running = shards.length;
   // The reply is built now: an error left by one of these shards is a warning from here on.
-  watch.sent = true;
-  return reply(method.name, watch.values, watch.failures, request, performance.now() - startedAt);
+  const { values, failures } = watch.finish();
+  return reply(method.name, values, failures, request, performance.now() - startedAt);
 }
 
 /**

@@ -56,11 +56,6 @@ export class ShardReader {
     return this.#array !== undefined;
   }
 
-  /** The array's length now, for an input read by index; for an iterator, the shards read so far. */
-  get length(): number {
-    return this.#array?.length ?? this.#read;
-  }
-
   /** Shards read so far: the index of the next one. */
   get read(): number {
     return this.#read;

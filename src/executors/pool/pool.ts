@@ -135,7 +135,10 @@ export class SharedPool {
     // Set when the task is cancelled while a worker runs it: workerpool rejects it at once, but the
     // worker runs on until it is terminated, and until then it is not free for another task.
     let gone: Promise<void> | undefined;
-    const settled = Promise.resolve(task).then(noop, noop);
+    const settled = Promise.resolve(task).then(noop, () => {
+      // Every failure may be a worker that died (it exited, or threw outside any task): see resumeQueue.
+      if (this.#pool === pool) setImmediate(() => resumeQueue(pool));
+    });
     const free = settled.then(() => gone).then(release);
     const result = Promise.resolve(task) as Promise<T>;
     return {
@@ -261,6 +264,18 @@ function tsxFor(entry: TsxEntry): string {
 }
 
 function noop(): void {}
+
+/**
+ * Sends the tasks waiting in the pool's queue to free workers. workerpool does so after each task,
+ * once the worker that ran it is ready again; but when a worker dies by itself, it waits for that
+ * worker's termination to complete first, and the termination of a worker already gone never does
+ * (it waits for an 'exit' that happened before). Tasks queued behind it then wait for ever (two calls
+ * on a pool of 2 whose shards call process.exit: the second call's tasks never left the queue). The
+ * dead worker is already off the pool's list, so looking at the queue again starts a new one.
+ */
+function resumeQueue(pool: WorkerPool): void {
+  (pool as unknown as { _next?: () => void })._next?.();
+}
 
 /** The worker that runs a task now, if one does (a task still in the pool's queue has none). */
 function workerRunning(pool: WorkerPool, task: unknown): RawWorker | undefined {

@@ -28,6 +28,7 @@ import { cpuStartup } from './cpu-startup.js';
 import { tiny } from './tiny.js';
 import { hostTax } from './host-tax.js';
 import { mainThread } from './main-thread.js';
+import { queue } from './queue.js';
 
 /** The suites, in the order they run. Append new ones here. */
 export const SUITES: readonly Suite[] = [
@@ -39,6 +40,7 @@ export const SUITES: readonly Suite[] = [
   mainThread,
   cpuStartup,
   hostTax,
+  queue,
 ];
 
 const { values } = parseArgs({

@@ -274,7 +274,18 @@ function noop(): void {}
  * dead worker is already off the pool's list, so looking at the queue again starts a new one.
  */
 function resumeQueue(pool: WorkerPool): void {
-  (pool as unknown as { _next?: () => void })._next?.();
+  const internals = pool as unknown as {
+    taskQueue?: { tasks?: { resolver?: { promise?: { pending?: boolean } } }[] };
+    _next?: () => void;
+  };
+  const tasks = internals.taskQueue?.tasks;
+  if (!Array.isArray(tasks)) return;
+  // Cancelled tasks leave first: workerpool would start a worker for one (which, with nothing else
+  // to do, outlives the program that no longer needs it) before seeing it is cancelled.
+  const waiting = tasks.filter((task) => task.resolver?.promise?.pending === true);
+  tasks.length = 0;
+  for (const task of waiting) tasks.push(task);
+  if (waiting.length > 0) internals._next?.();
 }
 
 /** The worker that runs a task now, if one does (a task still in the pool's queue has none). */

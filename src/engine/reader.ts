@@ -12,6 +12,7 @@
 import type { Shards } from '../types.js';
 import { Fifo } from '../util/fifo.js';
 import { arrayShards, checkResult, closeShards, openShards, type ShardIterator } from './shards.js';
+import { isThenable } from '../util/thenable.js';
 
 /** What the reader tells its fan-out. */
 export interface ReaderEvents {
@@ -199,10 +200,4 @@ export class ShardReader {
     this.#failed = true;
     this.#events.failed(error, index);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as Partial<PromiseLike<unknown>>).then === 'function'
-  );
 }

@@ -19,6 +19,7 @@ import type {
 import { encodeThrown, type EncodedThrown } from '../wire/remote-error.js';
 import { BatchWatch, takeLeftovers, WatchedTask } from './leftovers.js';
 import { resolveMethod, type ResolvedMethod } from './resolve-method.js';
+import { isThenable } from '../util/thenable.js';
 
 type Transfer = InstanceType<typeof workerpool.Transfer>;
 
@@ -161,12 +162,4 @@ function reply(
     ...(leftovers === undefined ? {} : { leftovers }),
   };
   return new workerpool.Transfer(response, buffersToMove(lenient.packed, moved));
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as Partial<PromiseLike<unknown>>).then === 'function'
-  );
 }

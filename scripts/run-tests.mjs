@@ -1,9 +1,18 @@
 #!/usr/bin/env node
 // Runs every compiled test file under the given folders with node's test runner. Node 20 takes
 // folders, Node 21 and later take glob patterns instead: listing the files here works on both.
-import { spawnSync } from 'node:child_process';
+//
+// A run never hangs: a test that does not end within TEST_TIMEOUT_MS fails with its name, a file
+// whose tests have all ended is not kept alive by a handle it leaked (--test-force-exit, Node 20.14
+// and later), and the whole run is stopped after RUN_TIMEOUT_MS, saying so. Programs that must
+// exit by themselves are tested in child processes of their own, which this does not affect.
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { clearTimeout, setTimeout } from 'node:timers';
+
+const TEST_TIMEOUT_MS = 180_000;
+const RUN_TIMEOUT_MS = Number(process.env.PARAFOR_TEST_RUN_TIMEOUT_MS ?? 25 * 60_000);
 
 const folders = process.argv.slice(2);
 if (folders.length === 0) {
@@ -20,7 +29,25 @@ if (files.length === 0) {
   console.error(`no test files under ${folders.join(', ')}`);
   process.exit(1);
 }
-const { status, signal } = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
+const args = ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...forceExit, ...files];
+// Its own process group, so that a stopped run takes the test files' processes (and theirs) with it.
+const runner = spawn(process.execPath, args, { stdio: 'inherit', detached: true });
+const stopAll = (signal) => {
+  try {
+    process.kill(-runner.pid, signal);
+  } catch {
+    // Already gone.
+  }
+};
+const watchdog = setTimeout(() => {
+  console.error(`\nrun-tests: the tests did not finish within ${RUN_TIMEOUT_MS / 60_000} minutes; stopping them`);
+  stopAll('SIGKILL');
+}, RUN_TIMEOUT_MS);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
+runner.on('exit', (status, signal) => {
+  clearTimeout(watchdog);
+  process.exit(status ?? (signal === null ? 1 : 128));
 });
-process.exit(status ?? (signal === null ? 1 : 128));

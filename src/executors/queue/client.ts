@@ -117,6 +117,7 @@ export class QueueClient {
     };
     queue.on('error', onError);
     events.on('error', onError);
+    for (const owner of [queue, events]) keepQuietAfterClose(owner);
     // A plain client of our own: for pub/sub and for reading many jobs' fields in one round trip.
     const own = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy, lazyConnect: true };
     const { connection } = this.#o;
@@ -185,6 +186,21 @@ interface Opened {
   readonly redis: Redis;
   readonly state: { closed: boolean };
   readonly connected: Connected;
+}
+
+const ignore = (): void => undefined;
+
+/**
+ * BullMQ stops listening to a client's errors when it closes it, and a client closed while Redis is
+ * down may still be finishing a reconnection attempt: ioredis would print that attempt's error on
+ * the program's stderr ("Unhandled error event"). A listener of our own on the raw clients stays.
+ */
+function keepQuietAfterClose(owner: Queue | QueueEvents): void {
+  type Client = Promise<{ on(event: 'error', listener: () => void): unknown }> | undefined;
+  const backend = (owner as unknown as { backend?: { client?: Client; blockingClient?: Client } }).backend;
+  for (const client of [backend?.client, backend?.blockingClient]) {
+    client?.then((raw) => raw.on('error', ignore), ignore);
+  }
 }
 
 async function closeAll({ queue, events, redis, state }: Opened): Promise<void> {

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { getDistribution, parallel, ShardError, shutdown } from '../../../src/index.js';
 import { range, settleWithin, sleep } from '../../helpers.js';
-import { callKeys, RedisServer, skipReason, WorkerProcess } from './servers.js';
+import { callKeys, quietClient, RedisServer, skipReason, WorkerProcess } from './servers.js';
 
 const QUEUE = 'faults';
 process.env['PARAFOR_TEST_QUEUE'] = QUEUE;
@@ -46,8 +46,7 @@ const view = (options: object): any => parallel(new methods.Shards(), options);
 
 /** Waits until `count` jobs of the queue are running. */
 async function running(count: number): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(redis!.url);
+  const client = quietClient(redis!.url);
   try {
     for (let i = 0; i < 400; i++) {
       if ((await client.llen(`bull:${QUEUE}:active`)) >= count) return;
@@ -142,20 +141,34 @@ describe('queue executor: faults', { skip }, () => {
   });
 
   it('Redis stopped mid-call: the call fails saying so; workers say they lost it, and resume when it is back', async () => {
+    // ioredis prints the errors of a client nobody listens to on stderr, through console.error.
+    const printed: string[] = [];
+    const { error: print } = console;
+    console.error = (...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+      print(...args);
+    };
     const call = view({ concurrency: 2 }).busy([4000, 4000]);
     await running(2);
     await redis!.stop();
-    const settled = await settleWithin(call, 20_000);
-    assert.ok('error' in settled, 'the call should fail');
-    assert.ok(settled.error instanceof ShardError);
-    assert.match(
-      String(settled.error.cause),
-      /Lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ for over 3000 ms/,
-    );
-    await Promise.all(workers.map((worker) => worker.waitFor(/lost the connection to Redis/, 10_000)));
-    await redis!.restart();
+    try {
+      const settled = await settleWithin(call, 20_000);
+      assert.ok('error' in settled, 'the call should fail');
+      assert.ok(settled.error instanceof ShardError);
+      assert.match(
+        String(settled.error.cause),
+        /Lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ for over 3000 ms/,
+      );
+      await Promise.all(workers.map((worker) => worker.waitFor(/lost the connection to Redis/, 10_000)));
+    } finally {
+      // Back even when an assertion failed: the tests after this one need it.
+      await redis!.restart();
+      console.error = print;
+    }
     await Promise.all(workers.map((worker) => worker.waitFor(/again; resuming/, 15_000)));
     await workersServe();
+    // The call's connections closed while Redis was down, and said nothing on the program's stderr.
+    assert.deepEqual(printed, []);
   });
 
   it('a worker with other code fails the shards with a clear error, and runs nothing', async () => {

@@ -2,6 +2,7 @@
  * Turning the shards a user gives into one iterator the engine reads lazily.
  * @module
  */
+import { ShardSourceError } from '../errors.js';
 import { invalid, unexpected } from '../messages.js';
 import type { ShardSource, Shards } from '../types.js';
 
@@ -27,10 +28,20 @@ export function isShardSource(value: unknown): value is ShardSource<unknown> {
   return typeof value === 'function' || (typeof value !== 'string' && isShards(value));
 }
 
-/** Throws a `TypeError` naming the method unless `value` is an `Iterable` or `AsyncIterable`. */
+/**
+ * Throws a `TypeError` naming the method unless `value` is an `Iterable` or `AsyncIterable`, and a
+ * {@link ShardSourceError} when merely looking at it throws (a `[Symbol.iterator]` getter that
+ * throws, a revoked `Proxy`).
+ */
 export function assertShards(value: unknown, method: string): asserts value is Shards<unknown> {
-  // A string is iterable, but fanning out over its characters is never what was meant.
-  if (typeof value === 'string' || !isShards(value)) {
+  let iterable: boolean;
+  try {
+    // A string is iterable, but fanning out over its characters is never what was meant.
+    iterable = typeof value !== 'string' && isShards(value);
+  } catch (error) {
+    throw new ShardSourceError(method, 0, error);
+  }
+  if (!iterable) {
     throw invalid(method, 'the shards (first argument) to be an array, an Iterable or an AsyncIterable', value);
   }
 }

@@ -64,7 +64,7 @@ describe('fault fuzz', { skip }, () => {
   // What the fuzz found: two calls at once on one pool, each with two shards that kill their worker
   // (process.exit). In 8 rounds of two such calls on a pool of 2 (batchSize 1), 15 of the 16 calls
   // never settled, on 'worker' and 'process' alike: workerpool left the tasks queued behind a worker
-  // that died by itself (see resumeQueue in src/executors/pool/pool.ts).
+  // that died by itself (see repairPool in src/executors/pool/pool.ts).
   for (const executor of ['worker', 'process'] as const) {
     it(`two calls whose shards kill their workers both settle (${executor})`, async () => {
       const steps = [0, 1].map((i) => ({ i, kind: 'exit' as const, ms: 1 }));

@@ -78,6 +78,8 @@ interface RawWorker extends Handle {
 /** workerpool's handler of one worker: its tasks in progress, by id. */
 interface WorkerHandler {
   readonly worker?: RawWorker | null;
+  /** Set once its worker is dead (it exited, was killed, or was terminated). */
+  readonly terminated?: boolean;
   readonly processing?: Record<string, { readonly resolver?: { readonly promise?: unknown } } | undefined>;
 }
 
@@ -136,8 +138,8 @@ export class SharedPool {
     // worker runs on until it is terminated, and until then it is not free for another task.
     let gone: Promise<void> | undefined;
     const settled = Promise.resolve(task).then(noop, () => {
-      // Every failure may be a worker that died (it exited, or threw outside any task): see resumeQueue.
-      if (this.#pool === pool) setImmediate(() => resumeQueue(pool));
+      // Every failure may be a worker that died (it exited, or threw outside any task): see repairPool.
+      this.#repairSoon(pool);
     });
     const free = settled.then(() => gone).then(release);
     const result = Promise.resolve(task) as Promise<T>;
@@ -161,7 +163,17 @@ export class SharedPool {
   #workerCreated(): void {
     // Called just before the worker exists: look once it does.
     queueMicrotask(() => {
-      if (this.#pool !== undefined && this.#busy === 0) setReferenced(this.#pool, false);
+      const pool = this.#pool;
+      if (pool === undefined) return;
+      if (this.#busy === 0) setReferenced(pool, false);
+      onEveryExit(pool, () => this.#repairSoon(pool));
+    });
+  }
+
+  /** Repairs `pool` (see repairPool) once workerpool has seen what just happened, if it is still ours. */
+  #repairSoon(pool: WorkerPool): void {
+    setImmediate(() => {
+      if (this.#pool === pool) repairPool(pool);
     });
   }
 
@@ -266,26 +278,48 @@ function tsxFor(entry: TsxEntry): string {
 function noop(): void {}
 
 /**
- * Sends the tasks waiting in the pool's queue to free workers. workerpool does so after each task,
- * once the worker that ran it is ready again; but when a worker dies by itself, it waits for that
- * worker's termination to complete first, and the termination of a worker already gone never does
- * (it waits for an 'exit' that happened before). Tasks queued behind it then wait for ever (two calls
- * on a pool of 2 whose shards call process.exit: the second call's tasks never left the queue). The
- * dead worker is already off the pool's list, so looking at the queue again starts a new one.
+ * Puts the pool right after a worker died or a task failed, so that its queue never stalls. workerpool
+ * leaves dead workers on its list in two ways, and a list of `maxWorkers` dead ones is a pool that
+ * never starts another task:
+ * - a worker that dies while a cancelled task's cleanup is pending stays "busy" for ever (the cleanup
+ *   ends by waiting for an exit that already happened), so the pool neither uses nor replaces it;
+ * - when a worker dies by itself under a task, the pool waits for that worker's termination before it
+ *   looks at its queue again, and the termination of a worker already gone never completes.
+ * So dead workers leave the list, cancelled tasks leave the queue (workerpool would start a worker for
+ * one, which, with nothing else to do, outlives the program that no longer needs it), and the queue
+ * is looked at again, which starts new workers for what waits.
  */
-function resumeQueue(pool: WorkerPool): void {
+function repairPool(pool: WorkerPool): void {
   const internals = pool as unknown as {
+    workers?: WorkerHandler[];
     taskQueue?: { tasks?: { resolver?: { promise?: { pending?: boolean } } }[] };
     _next?: () => void;
   };
+  const { workers } = internals;
+  if (Array.isArray(workers)) {
+    const alive = workers.filter((handler) => handler.terminated !== true);
+    if (alive.length < workers.length) workers.splice(0, workers.length, ...alive);
+  }
   const tasks = internals.taskQueue?.tasks;
   if (!Array.isArray(tasks)) return;
-  // Cancelled tasks leave first: workerpool would start a worker for one (which, with nothing else
-  // to do, outlives the program that no longer needs it) before seeing it is cancelled.
   const waiting = tasks.filter((task) => task.resolver?.promise?.pending === true);
   tasks.length = 0;
   for (const task of waiting) tasks.push(task);
   if (waiting.length > 0) internals._next?.();
+}
+
+/** Workers already watched by {@link onEveryExit}. */
+const watched = new WeakSet<RawWorker>();
+
+/** Calls `exited` whenever a worker of `pool` that is not watched yet exits, however it died. */
+function onEveryExit(pool: WorkerPool, exited: () => void): void {
+  const handlers: unknown = (pool as unknown as { workers?: unknown }).workers;
+  if (!Array.isArray(handlers)) return;
+  for (const { worker } of handlers as readonly WorkerHandler[]) {
+    if (worker === null || worker === undefined || watched.has(worker)) continue;
+    watched.add(worker);
+    worker.once('exit', exited);
+  }
 }
 
 /** The worker that runs a task now, if one does (a task still in the pool's queue has none). */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -88,6 +89,17 @@ describe(`scripts using the worker executors (compiled, ${mode} mode)`, () => {
       });
       assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''), ['rejected', 'rejected']);
       assert.equal(stderr, '');
+    });
+  }
+
+  for (const executor of ['worker', 'process']) {
+    it(`'${executor}': a pool whose every worker died while its cancelled task was cleaned up runs the next call`, async () => {
+      const { lines } = await runScript('dies-while-cancelled', { EXECUTOR: executor });
+      const size = availableParallelism();
+      assert.deepEqual(JSON.parse(lines.at(-1) ?? ''), {
+        first: Array.from({ length: size }, () => 'ShardTimeoutError'),
+        next: 2,
+      });
     });
   }
 

@@ -2,10 +2,10 @@
 // Runs every compiled test file under the given folders with node's test runner. Node 20 takes
 // folders, Node 21 and later take glob patterns instead: listing the files here works on both.
 //
-// A run never hangs: a test that does not end within TEST_TIMEOUT_MS fails with its name, a file
-// whose tests have all ended is not kept alive by a handle it leaked (--test-force-exit, Node 20.14
-// and later), and the whole run is stopped after RUN_TIMEOUT_MS, saying so. Programs that must
-// exit by themselves are tested in child processes of their own, which this does not affect.
+// A run never hangs: a test that does not end within TEST_TIMEOUT_MS fails with its name, and the
+// whole run (a file kept alive by a handle it leaked, say) is stopped after RUN_TIMEOUT_MS, saying
+// so. Not --test-force-exit: on Node 22 and 24 it loses the results of some files it ends (4 files
+// that report 236 tests reported 194), and a test lost that way looks like no test at all.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,9 +30,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
-const args = ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...forceExit, ...files];
+const args = ['--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
 // Its own process group, so that a stopped run takes the test files' processes (and theirs) with it.
 const runner = spawn(process.execPath, args, { stdio: 'inherit', detached: true });
 const stopAll = (signal) => {

@@ -1,13 +1,14 @@
 /**
  * One host-tax measurement, run by bench/host-tax.ts in a fresh process: the program's own
  * promise-heavy code (p-map over 200,000 items, then an `await` loop), timed before any parafor call,
- * after one call ended, and while another runs (last, so that running with the hooks on cannot
- * change what "after" measures). Prints one JSON line.
+ * after one call ended, while another runs, and last after a call whose shards read `currentShard()`
+ * after an `await` (on Node 20 and 22 that needs promise hooks, which tax the program from then on:
+ * last, so that it cannot change what the others measure). Prints one JSON line.
  * @module
  */
 import pMap from 'p-map';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { distribute } from '../src/index.js';
+import { currentShard, distribute } from '../src/index.js';
 
 export interface HostTaxResult {
   readonly node: string;
@@ -15,6 +16,8 @@ export interface HostTaxResult {
   readonly beforeMs: number;
   readonly duringMs: number;
   readonly afterMs: number;
+  /** After a call whose shards kept their context across an `await`. */
+  readonly afterContextMs: number;
 }
 
 async function hostWork(): Promise<number> {
@@ -63,4 +66,16 @@ const duringMs = await best();
 controller.abort();
 await running;
 
-console.log(JSON.stringify({ node: process.version, beforeMs, duringMs, afterMs } satisfies HostTaxResult));
+// A call whose shards need their context after an await: the storage behind currentShard() runs.
+await distribute(
+  async (i: number) => {
+    await sleep(1);
+    return currentShard()?.index ?? i;
+  },
+  { concurrency: 4 },
+)(Array.from({ length: 200 }, (_, i) => i));
+const afterContextMs = await best();
+
+console.log(
+  JSON.stringify({ node: process.version, beforeMs, duringMs, afterMs, afterContextMs } satisfies HostTaxResult),
+);

@@ -3,7 +3,9 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { isMainThread } from 'node:worker_threads';
 import type { DistributedMethod, ShardTask } from './executors/executor.js';
+import type { WarningCode } from './messages.js';
 
 /** What {@link currentShard} returns inside a running shard. */
 export interface ShardContext {
@@ -26,11 +28,65 @@ const storage = new AsyncLocalStorage<ShardContext>();
 let holders = 0;
 
 /**
+ * Whether shards run inside the storage from their first line. On Node 20 and 22 the storage rests
+ * on V8's promise hooks, and turning them on even once slows every promise of the program for good
+ * (about 1.2x on promise-heavy code, after they are turned off again: V8 does not restore its fast
+ * paths). So there, on the main thread, a shard runs with its context in a plain variable while its
+ * synchronous part runs, and the storage starts only once some shard needs more: a method whose code
+ * names `currentShard`, or a shard that calls it (then it enters the storage from there on, so what
+ * it awaits keeps its context). From then on every shard runs in it. Workers (their own isolates,
+ * whose hooks tax no one; see keepShardContextForGood) and Node 24 and later (no promise hooks
+ * behind the storage) start eager.
+ */
+let eager = !isMainThread || !storageUsesPromiseHooks();
+
+/** The shard whose synchronous part runs now, while the storage is not in use. */
+let syncContext: ShardContext | undefined;
+/** The shard that entered the storage during its synchronous part: left again when that part ends. */
+let entered: ShardContext | undefined;
+/** Whether the late-context warning was given. */
+let warnedLate = false;
+
+/** Whether this Node's AsyncLocalStorage turns on promise hooks: Node 20 and 22, unless told otherwise. */
+function storageUsesPromiseHooks(): boolean {
+  const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
+  const major = Number(process.versions.node.split('.')[0]);
+  return major < 24
+    ? !flags.includes('--experimental-async-context-frame')
+    : flags.includes('--no-async-context-frame');
+}
+
+/** Methods whose code names `currentShard`: they need the storage from their first shard. */
+const namesContext = new WeakMap<object, boolean>();
+
+function needsStorage(method: DistributedMethod): boolean {
+  if (eager) return true;
+  const fn = method.fn as object;
+  let names = namesContext.get(fn);
+  if (names === undefined) {
+    names = Function.prototype.toString.call(fn).includes('currentShard');
+    namesContext.set(fn, names);
+  }
+  if (names) eager = true;
+  return names;
+}
+
+/**
+ * For a worker (a thread or a child process): every shard runs in the storage from its first line,
+ * and it stays enabled for the worker's life. The worker tells by it which shard left an error
+ * behind, and its promise hooks tax no program of the user's. A call nested in a shard lets go of
+ * its own hold when it ends; this one is never let go, so the outer shard keeps its context.
+ */
+export function keepShardContextForGood(): void {
+  eager = true;
+  holders++;
+}
+
+/**
  * Keeps {@link currentShard} working while a call runs; the returned function lets go, once. When
  * no call holds it any more the storage is disabled: on Node 20 and 22 an enabled
- * `AsyncLocalStorage` keeps V8's promise hooks on for the whole process, and every promise of the
- * program around parafor would pay for them long after its calls ended. The next call's first shard
- * enables it again.
+ * `AsyncLocalStorage` keeps V8's promise hooks on for the whole process. The next call's first shard
+ * that needs it enables it again.
  */
 export function holdShardContext(): () => void {
   holders++;
@@ -46,6 +102,12 @@ export function holdShardContext(): () => void {
  * Inside a distributed method: which shard is running, and the `AbortSignal` that says when to stop.
  * Outside one: `undefined`.
  *
+ * On Node 20 and 22 the context is kept across a shard's awaits once some shard needs it: its
+ * method's code names `currentShard`, or a shard calls it before its first `await` (keeping it
+ * costs every promise of the program, for good, on those versions). A shard that first reads it
+ * after an `await`, in code its method does not name, before any shard read it, gets `undefined`
+ * and a `PARAFOR_CONTEXT_LATE` warning; shards started after it have it.
+ *
  * @example
  * ```ts
  * @distribute({ timeout: 5000 })
@@ -56,7 +118,36 @@ export function holdShardContext(): () => void {
  * ```
  */
 export function currentShard(): ShardContext | undefined {
-  return storage.getStore();
+  const store = storage.getStore();
+  if (store !== undefined) return store;
+  if (syncContext !== undefined) {
+    // The first shard that asks, in its synchronous part: the rest of it, and what it awaits, runs
+    // in the storage, and so does every shard after it.
+    eager = true;
+    storage.enterWith(syncContext);
+    entered = syncContext;
+    return syncContext;
+  }
+  if (!eager && holders > 0) warnLateContext();
+  return undefined;
+}
+
+/**
+ * Asked for after an `await`, by code the shard's method does not name, before any shard asked in
+ * its synchronous part: the context was not kept, so this shard gets `undefined`. Later shards get it.
+ */
+function warnLateContext(): void {
+  eager = true;
+  if (warnedLate) return;
+  warnedLate = true;
+  process.emitWarning(
+    'parafor: currentShard() returned undefined while a call was running: it was called outside any shard, or ' +
+      'after an await in a shard whose method does not mention currentShard (on Node 20 and 22 parafor keeps ' +
+      "a shard's context across awaits only once some shard needs it, since that slows every promise of the " +
+      'program). Shards started from now on have it; to have it in every shard, call currentShard() before ' +
+      "the method's first await",
+    { code: 'PARAFOR_CONTEXT_LATE' satisfies WarningCode },
+  );
 }
 
 /**
@@ -68,7 +159,8 @@ export function currentShard(): ShardContext | undefined {
  * @returns what the function returned (a sync throw becomes a rejection)
  */
 export function runShard(method: DistributedMethod, task: ShardTask): Promise<unknown> {
-  return storage.run(new LazyContext(method.name, task), callOne, method, task);
+  const context = new LazyContext(method.name, task);
+  return needsStorage(method) ? storage.run(context, callOne, method, task) : runSync(context, callOne, method, task);
 }
 
 /**
@@ -81,7 +173,29 @@ export function runShard(method: DistributedMethod, task: ShardTask): Promise<un
  * @returns what the function returned, unawaited
  */
 export function callShard(method: DistributedMethod, task: ShardTask): unknown {
-  return storage.run(new LazyContext(method.name, task), callRaw, method, task);
+  const context = new LazyContext(method.name, task);
+  return needsStorage(method) ? storage.run(context, callRaw, method, task) : runSync(context, callRaw, method, task);
+}
+
+/** Runs a shard with its context in {@link syncContext} while its synchronous part runs. */
+function runSync<T>(
+  context: ShardContext,
+  call: (method: DistributedMethod, task: ShardTask) => T,
+  method: DistributedMethod,
+  task: ShardTask,
+): T {
+  const outer = syncContext;
+  syncContext = context;
+  try {
+    return call(method, task);
+  } finally {
+    syncContext = outer;
+    // The shard entered the storage (it asked for its context): what runs after it here must not be in it.
+    if (entered === context) {
+      entered = undefined;
+      storage.enterWith(outer as ShardContext);
+    }
+  }
 }
 
 /**

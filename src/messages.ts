@@ -126,7 +126,8 @@ export type WarningCode =
   | 'PARAFOR_CLEANUP_FAILED'
   | 'PARAFOR_RETRY_IF_FAILED'
   | 'PARAFOR_ON_STATS_THREW'
-  | 'PARAFOR_LEFTOVER_ERROR';
+  | 'PARAFOR_LEFTOVER_ERROR'
+  | 'PARAFOR_CONTEXT_LATE';
 
 /**
  * Reports what went wrong after the caller already has its answer, or in the user's own callback,

@@ -11,6 +11,23 @@ import { deferred, range } from './helpers.js';
 
 const dist = fileURLToPath(new URL('../../../dist/index.js', import.meta.url));
 
+/** Runs `body` as a module of its own in a fresh process (nothing else has hooks on there), with
+ * `distribute`, `currentShard` and `executionAsyncId` in scope. */
+async function probeScript(body: string): Promise<{ stdout: string; stderr: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'parafor-context-'));
+  try {
+    const script = join(dir, 'probe.mjs');
+    await writeFile(
+      script,
+      `import { executionAsyncId } from 'node:async_hooks';\n` +
+        `const { distribute, currentShard } = await import(${JSON.stringify(dist)});\n${body}\n`,
+    );
+    return await promisify(execFile)(process.execPath, [script]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('currentShard() and the program around parafor', () => {
   it('leaves no promise hooks on once its calls are over (every promise of the program would pay for them)', async () => {
     // Promise hooks give every promise an async id: with none on, code after an `await` runs with id 0.
@@ -34,6 +51,41 @@ console.log(JSON.stringify({ before, seen, results, after: await probe() }));`,
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('turns no promise hook on for shards that never ask for their context, and keeps it for those that do', async () => {
+    const { stdout, stderr } = await probeScript(
+      `const probe = async () => { await null; return executionAsyncId(); };
+// Its code does not name currentShard, and it never asks: no hook on, even during the call.
+const during = await distribute(async () => probe())([1, 2, 3]);
+// It asks through a helper, first before its first await: it keeps its context after awaits.
+const ask = () => currentShard()?.index;
+const asked = await distribute(async () => { const first = ask(); await null; await probe(); return [first, ask()]; })([1, 2, 3]);
+console.log(JSON.stringify({ during, asked }));`,
+    );
+    assert.deepEqual(JSON.parse(stdout), {
+      during: [0, 0, 0],
+      asked: [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ],
+    });
+    assert.equal(stderr, '');
+  });
+
+  it('says so, once, when a shard asks only after an await before any shard asked (Node 20 and 22)', async () => {
+    const { stdout, stderr } = await probeScript(
+      `const ask = () => currentShard()?.index;
+const late = await distribute(async () => { await null; return ask() ?? null; }, { concurrency: 1 })([1, 2, 3]);
+const next = await distribute(async () => { await null; return ask() ?? null; })([1, 2]);
+console.log(JSON.stringify({ late, next }));`,
+    );
+    // Node 24 and later keep every shard's context without promise hooks, so from the first shard.
+    const hooks = Number(process.versions.node.split('.')[0]) < 24;
+    assert.deepEqual(JSON.parse(stdout), { late: hooks ? [null, 1, 2] : [0, 1, 2], next: [0, 1] });
+    const warnings = stderr.match(/PARAFOR_CONTEXT_LATE/g) ?? [];
+    assert.equal(warnings.length, hooks ? 1 : 0, stderr);
   });
 
   it('keeps working in a call that is still running when another call ends', async () => {

@@ -5,7 +5,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import workerpool from 'workerpool';
-import { holdShardContext } from '../context.js';
+import { keepShardContextForGood } from '../context.js';
 import { markInsideWorker } from './inside.js';
 import { watchLeftovers } from './leftovers.js';
 import { endWithParent } from './orphan-watch.js';
@@ -15,10 +15,8 @@ import { probe, runBatch } from './run-batch.js';
 markInsideWorker();
 // Also before: an error a shard leaves behind goes to that shard (see leftovers.ts), not to whichever runs next.
 watchLeftovers();
-// Held for the worker's life: a call nested in a shard lets go of the shard context when it ends,
-// and the last to let go disables it, so its outer shard would lose currentShard() (and the blame
-// of what it leaves behind) for the rest of its run.
-holdShardContext();
+// Every shard in the storage, for the worker's life: what a shard leaves behind is blamed on it.
+keepShardContextForGood();
 
 // A child process (not a worker thread, which dies with its process anyway).
 if (isMainThread && process.send !== undefined) {

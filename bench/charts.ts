@@ -77,16 +77,26 @@ export function specOf(chart: Chart): TopLevelSpec {
     } as TopLevelSpec;
   }
   const bars = { field: 'x', type: 'nominal', title: null, sort: null, axis: { labelLimit: LABEL_LIMIT } } as const;
-  const value = { field: 'y', type: 'quantitative', title: chart.y.title, scale: scale(chart.y.log) } as const;
+  // On a log scale, room for a label left of the shortest bar: the axis starts a decade below it.
+  const least = Math.min(...values.map((point) => point.y), reference?.value ?? Infinity);
+  const room =
+    chart.y.log === true && Number.isFinite(least) ? { domainMin: 10 ** Math.floor(Math.log10(least) - 1) } : {};
+  const value = {
+    field: 'y',
+    type: 'quantitative',
+    title: chart.y.title,
+    scale: { ...scale(chart.y.log), ...room },
+  } as const;
   // Bars start at the reference (a ratio's parity), not at 0, which a log scale does not have.
   const base = reference === undefined ? {} : { x2: { datum: reference.value } };
-  // A bar's figure sits at its tip: left of a bar that ends below the reference, right of one above.
+  // A bar's figure sits at its tip: left of a bar that ends below the reference, right of one above;
+  // three significant digits, so that 1/235 reads 0.00426 rather than 0.00.
   const tip = (side: 'below' | 'above') => ({
     data: { values },
     transform:
       reference === undefined ? [] : [{ filter: `datum.y ${side === 'below' ? '<' : '>='} ${reference.value}` }],
     mark: { type: 'text', align: side === 'below' ? 'right' : 'left', dx: side === 'below' ? -4 : 4 },
-    encoding: { y: bars, x: value, text: { field: 'y', type: 'quantitative', format: '.2f' } },
+    encoding: { y: bars, x: value, text: { field: 'y', type: 'quantitative', format: '.3~g' } },
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -3,7 +3,6 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { isMainThread } from 'node:worker_threads';
 import type { DistributedMethod, ShardTask } from './executors/executor.js';
 import type { WarningCode } from './messages.js';
 
@@ -34,11 +33,10 @@ let holders = 0;
  * paths). So there, on the main thread, a shard runs with its context in a plain variable while its
  * synchronous part runs, and the storage starts only once some shard needs more: a method whose code
  * names `currentShard`, or a shard that calls it (then it enters the storage from there on, so what
- * it awaits keeps its context). From then on every shard runs in it. Workers (their own isolates,
- * whose hooks tax no one; see keepShardContextForGood) and Node 24 and later (no promise hooks
- * behind the storage) start eager.
+ * it awaits keeps its context). From then on every shard runs in it. parafor's workers (see
+ * keepShardContextForGood) and Node 24 and later (no promise hooks behind the storage) start eager.
  */
-let eager = !isMainThread || !storageUsesPromiseHooks();
+let eager = !storageUsesPromiseHooks();
 
 /** The shard whose synchronous part runs now, while the storage is not in use. */
 let syncContext: ShardContext | undefined;
@@ -159,8 +157,7 @@ function warnLateContext(): void {
  * @returns what the function returned (a sync throw becomes a rejection)
  */
 export function runShard(method: DistributedMethod, task: ShardTask): Promise<unknown> {
-  const context = new LazyContext(method.name, task);
-  return needsStorage(method) ? storage.run(context, callOne, method, task) : runSync(context, callOne, method, task);
+  return inContext(callOne, method, task);
 }
 
 /**
@@ -173,24 +170,28 @@ export function runShard(method: DistributedMethod, task: ShardTask): Promise<un
  * @returns what the function returned, unawaited
  */
 export function callShard(method: DistributedMethod, task: ShardTask): unknown {
-  const context = new LazyContext(method.name, task);
-  return needsStorage(method) ? storage.run(context, callRaw, method, task) : runSync(context, callRaw, method, task);
+  return inContext(callRaw, method, task);
 }
 
-/** Runs a shard with its context in {@link syncContext} while its synchronous part runs. */
-function runSync<T>(
-  context: ShardContext,
+/**
+ * Calls `call` for a shard with {@link currentShard} set: in the storage, or, while no shard has
+ * needed it yet, in {@link syncContext} for its synchronous part.
+ */
+function inContext<T>(
   call: (method: DistributedMethod, task: ShardTask) => T,
   method: DistributedMethod,
   task: ShardTask,
 ): T {
+  const context = new LazyContext(method.name, task);
+  if (needsStorage(method)) return storage.run(context, call, method, task);
   const outer = syncContext;
   syncContext = context;
   try {
     return call(method, task);
   } finally {
     syncContext = outer;
-    // The shard entered the storage (it asked for its context): what runs after it here must not be in it.
+    // The shard entered the storage (it asked for its context): what runs after it here belongs to
+    // whoever called it (no shard, or the shard whose synchronous part started this one).
     if (entered === context) {
       entered = undefined;
       storage.enterWith(outer as ShardContext);

@@ -47,4 +47,5 @@ export type {
   ShardRejected,
   ShardSource,
   Shards,
+  WorkerStats,
 } from './types.js';

@@ -349,7 +349,7 @@ export interface DistributeOptions {
   readonly onStats?: (stats: CallStats) => void;
 }
 
-export type { BatchStats, CallOutcome, CallStats, Quantiles } from './observe/call-stats.js';
+export type { BatchStats, CallOutcome, CallStats, Quantiles, WorkerStats } from './observe/call-stats.js';
 
 /** The item a call yields or collects, given the method's shard and result types and the options. */
 export type ResultItem<S, R, O> = O extends { readonly results: 'settled' }

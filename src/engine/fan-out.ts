@@ -13,6 +13,7 @@
  * @module
  */
 import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { consumerStopped, ShardSourceError } from '../errors.js';
 import { onAbort } from '../util/abort-listeners.js';
 import { abortable } from '../util/abortable.js';
@@ -101,6 +102,11 @@ export class FanOut {
     return this.#session?.capacity ?? this.#spec.options.concurrency;
   }
 
+  /** Shards a chunked session takes beyond its capacity, to start as its own slots free up. */
+  get #reserve(): number {
+    return this.#chunked ? (this.#session?.reserve ?? 0) : 0;
+  }
+
   /** Read-ahead bound: `capacity + bufferSize`. */
   get #bound(): number {
     return this.#capacity + this.#spec.options.bufferSize;
@@ -116,6 +122,7 @@ export class FanOut {
     };
     this.#chunkOwner = {
       timesShards: spec.options.onProgress !== undefined || spec.options.progress || spec.options.onStats !== undefined,
+      countsWorkers: spec.options.onStats !== undefined,
       settle: (chunk, offset, count, values, failures, error) =>
         this.#settleChunk(chunk, offset, count, values, failures, error),
     };
@@ -298,7 +305,10 @@ export class FanOut {
         this.#rateHeld = undefined;
         if (task === undefined) {
           // An array is read as it is handed over: within the read-ahead bound too.
-          const room = Math.min(this.#capacity - this.#inFlight, reader.byIndex ? this.#bound - this.#held : Infinity);
+          const room = Math.min(
+            this.#capacity + this.#reserve - this.#inFlight,
+            reader.byIndex ? this.#bound - this.#held : Infinity,
+          );
           if (room <= 0) return;
           const taken = reader.take(this.#chunked ? room : 1);
           if (taken === undefined) return;
@@ -350,7 +360,7 @@ export class FanOut {
   /** Hands one attempt of a shard to the session; its place in `#inFlight` is already counted. */
   #start(task: RunningShard): void {
     this.#running.add(task);
-    this.#observer?.handedOver(task);
+    this.#observer?.handedOver(task, 1);
     let work: Promise<unknown>;
     try {
       work = (this.#session as ExecutorSession).run(task);
@@ -366,7 +376,7 @@ export class FanOut {
   #handOver(start: number, shards: readonly unknown[]): void {
     this.#inFlight += shards.length;
     const chunk = new RunningChunk(this.#chunkOwner, start, shards, this.#spec.args, this.#controller.signal);
-    this.#observer?.handedOver(chunk);
+    this.#observer?.handedOver(chunk, shards.length);
     this.#inRunChunk = true;
     try {
       (this.#session as Required<ExecutorSession>).runChunk(chunk);
@@ -390,7 +400,7 @@ export class FanOut {
     if (!shouldRetry(policy, failure, this.#spec.method.name) || this.#stopped) return false;
     this.#running.delete(failed);
     this.#retried++;
-    this.#observer?.retried(failed, failed.startedAt);
+    this.#observer?.retried(failed, failed.startedAt, failed.worker);
     const timer = setTimeout(
       () => {
         this.#retryTimers.delete(timer);
@@ -408,8 +418,15 @@ export class FanOut {
     this.#running.delete(running);
     this.#inFlight--;
     if (this.#stopped) return;
-    this.#observer?.ran(running, running.startedAt, 1, outcome.ok ? 0 : 1, false);
-    this.#settleRun(runOfOne(outcome), running.startedAt);
+    const observer = this.#observer;
+    const observe =
+      observer &&
+      ((reported: number, endedAt: number): void => {
+        const { worker } = running;
+        const workers = worker === undefined ? undefined : ([[worker, reported]] as const);
+        observer.ran(running, running.startedAt, reported, outcome.ok ? 0 : reported, false, endedAt, workers);
+      });
+    this.#settleRun(runOfOne(outcome), running.startedAt, observe);
   }
 
   /** Shards of a chunk settled (see ChunkOwner.settle). */
@@ -434,31 +451,53 @@ export class FanOut {
     const start = chunk.start + offset;
     const run = chunkRun(method.name, start, chunk.shards, offset, values, count, causes, stopOnFailure);
     const inTurn = this.#inRunChunk || this.#session?.runsInTurn === true;
-    this.#observer?.ran(chunk, chunk.startedAt(offset), count, causes?.size ?? 0, inTurn);
-    this.#settleRun(run, (i) => chunk.startedAt(offset + i));
+    const observer = this.#observer;
+    // Only the shards reported count (fail-fast reports none past the first failure); in a batch,
+    // they took their share of its time.
+    const observe =
+      observer &&
+      ((reported: number, endedAt: number): void => {
+        let failed = 0;
+        if (causes !== undefined) for (const position of causes.keys()) if (position < reported) failed++;
+        const workers = chunk.workersOf(offset, reported);
+        observer.ran(chunk, chunk.startedAt(offset), reported, failed, inTurn, endedAt, workers, reported / count);
+      });
+    this.#settleRun(run, (i) => chunk.startedAt(offset + i), observe);
   }
 
   /**
    * Outcomes reach the consumer. Within the run, in position order, each shard is reported; with
    * fail-fast the first failure ends the call, and the shards after it in the run are not reported,
-   * like shards that finish after a call stopped.
+   * like shards that finish after a call stopped. `observe` is told how many of the run's first
+   * shards were reported, and when they ended (for `progress` and `onStats`).
    */
-  #settleRun(run: SettledRun, startedAt: number | ((i: number) => number)): void {
+  #settleRun(
+    run: SettledRun,
+    startedAt: number | ((i: number) => number),
+    observe?: (reported: number, endedAt: number) => void,
+  ): void {
+    const endedAt = observe === undefined ? 0 : performance.now();
     const { errors } = run;
     let firstFailure = -1;
     if (errors !== undefined && this.#spec.stopOnFailure) {
       for (const position of errors.keys()) if (firstFailure < 0 || position < firstFailure) firstFailure = position;
     }
+    const last = firstFailure >= 0 ? firstFailure : run.count - 1;
+    let reported = last + 1;
     if (this.#progress !== undefined) {
-      const last = firstFailure >= 0 ? firstFailure : run.count - 1;
       const pending = this.#inFlight + (this.#reader?.waiting ?? 0);
       for (let i = 0; i <= last; i++) {
         const began = typeof startedAt === 'number' ? startedAt : startedAt(i);
         this.#progress.finished(run.start + i, errors?.has(i) === true, began, pending + last - i, this.#retried);
-        // onProgress may have stopped the call (by aborting its signal).
-        if (this.#stopped) return;
+        // onProgress may have stopped the call (by aborting its signal): the shards after are not reported.
+        if (this.#stopped) {
+          reported = i + 1;
+          break;
+        }
       }
     }
+    observe?.(reported, endedAt);
+    if (this.#stopped) return;
     if (firstFailure >= 0) {
       this.#fail(errors?.get(firstFailure));
       return;

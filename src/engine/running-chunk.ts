@@ -6,11 +6,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ShardChunk } from '../executors/executor.js';
+import type { WorkerRuns } from '../observe/stats.js';
 
 /** What a chunk reports to: its fan-out. */
 export interface ChunkOwner {
   /** Whether shards' start times are wanted (for `onProgress` durations). */
   readonly timesShards: boolean;
+  /** Whether the workers that ran the shards are wanted (for `onStats`). */
+  readonly countsWorkers: boolean;
   /**
    * Shards `offset` to `offset + count - 1` of `chunk` settled: `values[i]` is the result of shard
    * `offset + i` unless `failures` lists `i`; or, with `error`, all of them failed with it.
@@ -36,6 +39,8 @@ export class RunningChunk implements ShardChunk {
   readonly #settled: Uint8Array;
   #unsettled: number;
   #startedAt: Float64Array | undefined;
+  /** The worker that ran each shard, where the executor said (`ranOn`). */
+  #workers: (string | undefined)[] | undefined;
 
   constructor(
     owner: ChunkOwner,
@@ -63,6 +68,32 @@ export class RunningChunk implements ShardChunk {
   /** When shard `position` of the chunk started (`performance.now()`), or 0 if it was never said. */
   startedAt(position: number): number {
     return this.#startedAt?.[position] ?? 0;
+  }
+
+  /**
+   * Shards `offset` to `offset + count - 1` ran on `worker`. Said before they settle: they are
+   * counted for their worker when they are reported.
+   */
+  ranOn(worker: string, offset: number, count: number): void {
+    if (!this.#owner.countsWorkers) return;
+    this.#check(offset, count);
+    this.#workers ??= new Array<string | undefined>(this.shards.length);
+    this.#workers.fill(String(worker), offset, offset + count);
+  }
+
+  /** The workers that ran shards `offset` to `offset + count - 1`, in stretches; `undefined` if none was said. */
+  workersOf(offset: number, count: number): WorkerRuns | undefined {
+    const workers = this.#workers;
+    if (workers === undefined) return undefined;
+    const runs: [string, number][] = [];
+    let last: [string, number] | undefined;
+    for (let i = offset; i < offset + count; i++) {
+      const worker = workers[i];
+      if (worker === undefined) last = undefined;
+      else if (last !== undefined && last[0] === worker) last[1]++;
+      else runs.push((last = [worker, 1]));
+    }
+    return runs.length > 0 ? runs : undefined;
   }
 
   settle(offset: number, values: readonly unknown[], failures?: readonly (readonly [number, unknown])[]): void {

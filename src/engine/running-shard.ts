@@ -37,6 +37,8 @@ export class RunningShard implements ShardTask {
   readonly attempt: number;
   /** When the executor said it started (`performance.now()`), or 0. */
   startedAt = 0;
+  /** The worker that ran it, when the executor said (`ranOn`). */
+  worker: string | undefined;
   /** Its place in the call's rate limit, which counts from its start. */
   rateSlot: { readonly limiter: RateLimiter; readonly slot: StartSlot } | undefined;
   readonly #owner: ShardOwner;
@@ -68,6 +70,10 @@ export class RunningShard implements ShardTask {
     if (timeout !== Infinity && this.#timer === undefined && !this.#settled) {
       this.#timer = setTimeout(() => this.stop(new ShardTimeoutError(method, this.index, timeout)), timeout);
     }
+  }
+
+  ranOn(worker: string): void {
+    this.worker = String(worker);
   }
 
   /**

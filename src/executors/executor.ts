@@ -72,6 +72,13 @@ export interface ShardTask {
   readonly signal: AbortSignal;
   /** The executor calls this when the shard actually starts running; its timeout counts from here. */
   started(): void;
+  /**
+   * Says which worker ran the shard: a name that stays the same for that worker's life and tells it
+   * apart from the call's other workers (a thread's or a process's id, a host and pid). `onStats`
+   * counts shards per worker from it. Call it before settling the shard: it counts for shards not
+   * yet settled. Optional to call; executors without workers never do.
+   */
+  ranOn(worker: string): void;
 }
 
 /**
@@ -122,6 +129,8 @@ export interface ShardChunk {
    * @throws RangeError if a shard is outside the chunk or was already settled
    */
   fail(offset: number, count: number, error: unknown): void;
+  /** Says which worker ran shards `offset` to `offset + count - 1`, before settling them (see {@link ShardTask.ranOn}). */
+  ranOn(worker: string, offset: number, count: number): void;
 }
 
 /** What {@link Executor.open} returns: runs the shards of one call. */
@@ -133,6 +142,14 @@ export interface ExecutorSession {
    * batches shards grows it with its batches.
    */
   readonly capacity?: number;
+  /**
+   * How many shards beyond `capacity` the engine may hand over in chunks, for the session to start
+   * itself the moment one of its shards settles instead of waiting for the engine to hand over more
+   * (`'thread'` keeps as many again as it runs). The session still runs no more than `capacity` at
+   * once. The read-ahead bound stays `capacity + bufferSize`: the reserve fills only from within
+   * it. Not used for shards handed over one task each. Default 0.
+   */
+  readonly reserve?: number;
   /** Runs one shard and settles with its result or its error. May queue it until a slot is free. */
   run(task: ShardTask): Promise<unknown>;
   /**

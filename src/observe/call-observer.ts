@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CallOutcome, CallStats } from './call-stats.js';
 import { statusLine, summaryLine } from './progress-line.js';
-import { CallStatsRecorder } from './stats.js';
+import { CallStatsRecorder, type WorkerRuns } from './stats.js';
 import type { BoardLine, LineBoard } from './terminal.js';
 
 /** What an observer is made with. */
@@ -44,24 +44,38 @@ export class CallObserver {
     return this.#recorder.failed;
   }
 
-  /** `unit` (a shard's task, or a chunk of shards) is handed to the executor now. */
-  handedOver(unit: object): void {
+  /** `unit` (a shard's task, or a chunk of `count` shards) is handed to the executor now. */
+  handedOver(unit: object, count: number): void {
     this.#handed.set(unit, performance.now());
+    this.#recorder.handedOver(count);
   }
 
   /**
-   * `count` shards of `unit` finished now, `failed` of them failing, having started at `startedAt`
-   * (0 if the executor never said); `batched` when they travelled in a batch (a chunk).
+   * `count` shards of `unit` finished at `endedAt` (`performance.now()`) and are reported, `failed`
+   * of them failing, having started at `startedAt` (0 if the executor never said); `batched` when
+   * they ran one after another in a batch. `workers` says who ran them, when the executor said;
+   * `share` is the part of the batch's time these shards took, when fewer are reported than ran.
    */
-  ran(unit: object, startedAt: number, count: number, failed: number, batched: boolean): void {
-    const now = performance.now();
-    this.#recorder.ran(this.#handed.get(unit) ?? now, startedAt, now, count, failed, batched);
+  ran(
+    unit: object,
+    startedAt: number,
+    count: number,
+    failed: number,
+    batched: boolean,
+    endedAt: number,
+    workers?: WorkerRuns,
+    share?: number,
+  ): void {
+    this.#recorder.ran(this.#handed.get(unit) ?? endedAt, startedAt, endedAt, count, failed, batched, workers, share);
   }
 
-  /** An attempt of a shard, its task `unit` started at `startedAt`, failed now and will run again. */
-  retried(unit: object, startedAt: number): void {
+  /**
+   * An attempt of a shard, its task `unit` started at `startedAt`, failed now on `worker` (when the
+   * executor said) and will run again.
+   */
+  retried(unit: object, startedAt: number, worker?: string): void {
     const now = performance.now();
-    this.#recorder.retried(this.#handed.get(unit) ?? now, startedAt, now);
+    this.#recorder.retried(this.#handed.get(unit) ?? now, startedAt, now, worker);
   }
 
   /** The call ended: the line becomes its summary, and `onStats` has the figures. Once only. */

@@ -70,6 +70,11 @@ export interface BatchResponse {
   readonly moved: readonly (readonly [number, unknown])[];
   /** Errors that shards whose results were already sent left behind, met since the worker's last reply. */
   readonly leftovers?: Leftovers;
+  /**
+   * The worker that ran the batch, the same for its whole life: `thread <threadId>` for a worker
+   * thread, `pid <pid>` for a child process (`onStats` counts shards per worker by it).
+   */
+  readonly worker?: string;
 }
 
 /**

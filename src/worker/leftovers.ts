@@ -73,6 +73,7 @@ export class WatchedTask implements ShardTask {
   readonly args: readonly unknown[];
   readonly signal: AbortSignal;
   readonly started: () => void;
+  readonly ranOn: (worker: string) => void;
   readonly batch: BatchWatch;
   readonly position: number;
 
@@ -90,6 +91,7 @@ export class WatchedTask implements ShardTask {
     this.args = base.args;
     this.signal = base.signal;
     this.started = base.started;
+    this.ranOn = base.ranOn;
   }
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
+import { isMainThread, threadId } from 'node:worker_threads';
 import workerpool from 'workerpool';
 import { callShard } from '../context.js';
 import { buffersToMove, packLenient, takeMovable, unpack, unpackList, type LenientPack } from '../wire/clone.js';
@@ -26,6 +27,9 @@ type Transfer = InstanceType<typeof workerpool.Transfer>;
 // A shard in a worker is stopped by terminating the worker, so its own signal never aborts.
 const never = new AbortController().signal;
 const noop = (): void => undefined;
+
+/** This worker's name in every reply, for `onStats`: a thread's id, or a child process's pid. */
+const WORKER = isMainThread ? `pid ${process.pid}` : `thread ${threadId}`;
 
 /** Loads the method of a call, to fail the call at once when it cannot be loaded. */
 export async function probe(context: Uint8Array): Promise<ProbeAnswer> {
@@ -100,7 +104,7 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
   if (request.notifyStart) workerpool.workerEmit({ started: true } satisfies StartedEvent);
   const startedAt = performance.now();
   const watch = new BatchWatch(method.name, shards.length);
-  const base = { args, signal: never, started: noop };
+  const base = { args, signal: never, started: noop, ranOn: noop };
   for (let i = 0; i < shards.length; i++) {
     // From here on, an error left by an earlier shard fails that shard, not the worker.
     watch.running = i;
@@ -158,6 +162,7 @@ function reply(
     failures,
     durationMs,
     moved,
+    worker: WORKER,
     ...(batchFailure === undefined ? {} : { batchFailure }),
     ...(leftovers === undefined ? {} : { leftovers }),
   };

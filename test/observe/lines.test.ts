@@ -123,7 +123,33 @@ describe('progress: true on a terminal', { skip: hasScript ? false : 'util-linux
     assert.match(left[4] ?? '', SUMMARY('outer', '4 shards in .+'));
   });
 
+  it("draws the line of a call on 'process' and ends it as its summary", () => {
+    const { status, stdout, stderr } = onTerminal('process');
+    assert.equal(status, 0, stderr);
+    assert.equal(stdout, '');
+    const left = screen(stderr);
+    assert.deepEqual(left.length, 1, left.join('\n'));
+    assert.match(left[0] ?? '', SUMMARY('Crunch.onProcess', '6 shards in .+'));
+  });
+
+  it("counts shard by shard while shards travel in batches on 'worker'", () => {
+    const { status, stdout, stderr } = onTerminal('batches');
+    assert.equal(status, 0, stderr);
+    const { batches } = JSON.parse(stdout) as { batches: { count: number; max: number } };
+    assert.deepEqual([batches.count, batches.max], [16, 25]);
+    // The live lines count shards: between the first batch and the last, more than the 16 batches.
+    const counts = [...stderr.matchAll(/\] (\d+)\/400 /g)].map(([, done]) => Number(done));
+    assert.ok(
+      counts.some((done) => done > 16 && done < 400),
+      `live counts ${counts.join(', ')}`,
+    );
+    const left = screen(stderr);
+    assert.equal(left.length, 1, left.join('\n'));
+    assert.match(left[0] ?? '', SUMMARY('Crunch.onWorker', '400 shards in .+'));
+  });
+
   for (const [scenario, expected] of [
+    ['process-fail', SUMMARY('Crunch.onProcess', 'failed after \\d+ of 12 shards in .+')],
     ['fail', SUMMARY('fails', 'failed after \\d+ of 40 shards in .+')],
     ['abort', SUMMARY('aborted', 'aborted after \\d+ of 400 shards in .+')],
     ['break', SUMMARY('streamed', 'stopped after \\d+ of 100 shards in .+')],
@@ -162,6 +188,30 @@ describe('progress: true on a pipe', () => {
     assert.equal(stdout, '');
     assert.equal(stderr.trimEnd().split('\n').length, 1, stderr);
     assert.match(stderr, SUMMARY('Crunch.nested', '3 shards in .+'));
+  });
+
+  for (const [scenario, method, count] of [
+    ['process', 'Crunch.onProcess', 6],
+    ['custom', 'custom', 12],
+  ] as const) {
+    it(`writes only the summary of a short call on ${scenario === 'custom' ? 'a custom executor' : `'${scenario}'`}`, () => {
+      const { status, stdout, stderr } = onPipe(scenario);
+      assert.equal(status, 0, stderr);
+      assert.equal(stdout, '');
+      assert.ok(!stderr.includes('\u001b'), stderr);
+      const lines = stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, stderr);
+      assert.match(lines[0] ?? '', SUMMARY(method, `${count} shards in .+`));
+    });
+  }
+
+  it("counts the shards, not the batches they travelled in, on 'worker'", () => {
+    const { status, stdout, stderr } = onPipe('batches');
+    assert.equal(status, 0, stderr);
+    const { batches } = JSON.parse(stdout) as { batches: { count: number } };
+    assert.equal(batches.count, 16);
+    assert.ok(!stderr.includes('\u001b'), stderr);
+    assert.match(stderr.trimEnd(), SUMMARY('Crunch.onWorker', '400 shards in .+'));
   });
 
   it('writes a plain status line every few seconds of a long call, then its summary', () => {

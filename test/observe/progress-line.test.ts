@@ -45,6 +45,7 @@ describe('the progress line', () => {
     shardMs: { min: 1000, median: 1002, p95: 1003, max: 1003, mean: 1002 },
     waitMs: { min: 0, median: 0, p95: 0, max: 0, mean: 0 },
     batches: undefined,
+    workers: [],
   };
 
   it('ends as a summary: shards, wall time, speed-up over the summed shard time', () => {

@@ -3,55 +3,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  distribute,
-  parallel,
-  runShard,
-  shutdown,
-  type CallStats,
-  type Executor,
-  type Quantiles,
-} from '../../src/index.js';
+import { distribute, parallel, runShard, shutdown, type Executor } from '../../src/index.js';
 import { range, sleep, warningsWith } from '../helpers.js';
+import { statsOf } from './check-stats.js';
 import { Crunch } from './fixtures/crunch.js';
+import { lateStart } from './fixtures/late-start.js';
 
 after(() => shutdown());
-
-/** Every figure agrees with the others. */
-function assertConsistent(stats: CallStats): void {
-  const { shardMs, waitMs, wallMs, busyMs, speedup, utilization, concurrency } = stats;
-  for (const [name, q] of [
-    ['shardMs', shardMs],
-    ['waitMs', waitMs],
-  ] as const) {
-    const ordered = (q: Quantiles) => q.min <= q.median && q.median <= q.p95 && q.p95 <= q.max;
-    assert.ok(ordered(q), `${name} out of order: ${JSON.stringify(q)}`);
-    assert.ok(q.min <= q.mean && q.mean <= q.max, `${name} mean outside: ${JSON.stringify(q)}`);
-  }
-  assert.ok(wallMs > 0 && busyMs >= 0, JSON.stringify(stats));
-  assert.equal(speedup, busyMs / wallMs);
-  assert.ok(utilization >= 0 && utilization <= 1, `utilization ${utilization}`);
-  const slots = concurrency === Infinity ? Math.max(1, stats.shards) : concurrency;
-  assert.ok(Math.abs(utilization - speedup / slots) < 1e-12);
-  assert.ok(stats.failed <= stats.shards);
-  if (stats.batches !== undefined) {
-    const { count, min, mean, max } = stats.batches;
-    assert.ok(min <= mean && mean <= max && min >= 1, JSON.stringify(stats.batches));
-    assert.ok(Math.abs(count * mean - stats.shards) < 1e-6, 'the batches carry every shard');
-  }
-}
-
-/** Runs `call` with an `onStats` and gives the one `CallStats` it got, checked. */
-async function statsOf(call: (onStats: (stats: CallStats) => void) => Promise<unknown>): Promise<CallStats> {
-  const got: CallStats[] = [];
-  await call((stats) => got.push(stats)).catch(() => undefined);
-  // Nothing comes later either.
-  await sleep(20);
-  assert.equal(got.length, 1, 'onStats is called exactly once');
-  const [stats] = got as [CallStats];
-  assertConsistent(stats);
-  return stats;
-}
 
 const nap = async (ms: number) => {
   await sleep(ms);
@@ -77,6 +35,8 @@ describe("onStats on 'thread'", () => {
     assert.ok(stats.busyMs >= 20 * 20 * 0.9, `busy ${stats.busyMs}`);
     assert.ok(stats.speedup > 1, `speedup ${stats.speedup}`);
     assert.equal(stats.batches, undefined);
+    // No workers on 'thread'.
+    assert.deepEqual(stats.workers, []);
   });
 
   it('times synchronous shards as the one-after-another work they are: no speed-up', async () => {
@@ -187,29 +147,23 @@ describe("onStats on 'worker' and 'process'", () => {
       parallel(new Crunch(), { timeout: 10_000, onStats }).onWorker(range(6).map(() => 10)),
     );
     assert.equal(stats.shards, 6);
+    // Each task is counted for the worker that ran it.
+    assert.equal(
+      stats.workers.reduce((sum, { shards }) => sum + shards, 0),
+      6,
+      JSON.stringify(stats.workers),
+    );
   });
 });
 
 describe('onStats on a custom executor', () => {
-  // Starts each shard a few milliseconds after it is handed over: time spent waiting in the executor.
-  const later: Executor = {
-    name: 'later',
-    defaultConcurrency: () => 2,
-    open: ({ method }) => ({
-      run: async (task) => {
-        await sleep(5);
-        task.started();
-        return runShard(method, task);
-      },
-      close() {},
-    }),
-  };
-
   it('names the executor, counts its shards, and tells their wait from their run', async () => {
-    const stats = await statsOf((onStats) => distribute(nap, { executor: later, onStats })([10, 10, 10]));
+    const stats = await statsOf((onStats) => distribute(nap, { executor: lateStart, onStats })([10, 10, 10]));
     assert.deepEqual([stats.executor, stats.shards, stats.concurrency], ['later', 3, 2]);
     assert.ok(stats.waitMs.min >= 4, JSON.stringify(stats.waitMs));
     assert.ok(stats.shardMs.min >= 9, JSON.stringify(stats.shardMs));
+    // It never said which worker ran a shard.
+    assert.deepEqual(stats.workers, []);
   });
 
   it('takes shards in chunks (runChunk) that run in turn as batches', async () => {

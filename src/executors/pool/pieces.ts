@@ -46,6 +46,10 @@ export class TaskUnit implements ShardChunk {
   fail(_offset: number, _count: number, error: unknown): void {
     this.#reject(error);
   }
+
+  ranOn(worker: string): void {
+    this.task.ranOn(worker);
+  }
 }
 
 /** Consecutive shards of one chunk, waiting or travelling together. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { callOver, WorkerExitError } from '../../errors.js';
-import { say, warn } from '../../messages.js';
+import { say } from '../../messages.js';
 import {
   buffersToMove,
   packLenient,
@@ -20,13 +20,14 @@ import {
   type Moved,
   type PackedList,
 } from '../../wire/clone.js';
-import type { BatchRequest, BatchResponse, Leftovers, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
+import type { BatchRequest, BatchResponse, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
 import { classifyPoolFailure, loadingTimedOut, MAX_UNREACHED } from './failures.js';
 import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from './pieces.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
+import { warnLeftovers } from './leftover-warnings.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface SessionSettings {
@@ -295,6 +296,9 @@ export class PoolSession implements ExecutorSession {
     // About shards whose results came back earlier: said before this batch's shards settle.
     if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
     const { pieces, count } = batch;
+    // Every shard of the batch ran there, whatever becomes of its result.
+    const { worker } = response;
+    if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn(worker, piece.offset, piece.count);
     let values: unknown[];
     try {
       if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
@@ -383,15 +387,4 @@ function weight(packed: PackedList, moved: readonly (readonly [number, unknown])
   let bytes = packed.byteLength;
   for (const [, value] of moved) bytes += (value as ArrayBuffer | ArrayBufferView).byteLength;
   return bytes;
-}
-
-/** Warns about each error a shard left behind after its result had come back (see worker/leftovers.ts). */
-function warnLeftovers({ errors, dropped }: Leftovers): void {
-  errors.forEach(({ method, index, kind, error }, i) => {
-    const left =
-      kind === 'uncaught' ? 'code running (a timer, a callback) that threw' : 'a promise that rejected unhandled';
-    const more = i === errors.length - 1 && dropped > 0 ? ` (${dropped} more such errors were not kept)` : '';
-    const sentence = `shard ${index} left ${left} after its result was sent; no shard failed for it${more}`;
-    warn('PARAFOR_LEFTOVER_ERROR', say(method, sentence), decodeThrown(error));
-  });
 }

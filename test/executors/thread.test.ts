@@ -84,28 +84,37 @@ describe("'thread' executor", () => {
         logs.forEach((log, k) => assert.ok(log.max <= k + 1, `call ${k}: ${log.max} at once`));
       });
 
-      it('fail-fast starts no shard after an async failure, even among shards finishing in the same turn', async () => {
-        const log = new Log();
-        const gate = deferred();
-        const run = distribute(
-          async (i: number) => {
-            log.start(i);
-            // Shards 0 to 7 all finish when the gate opens, in one turn of the event loop; 5 fails.
-            if (i < 8) await gate.promise;
-            else await sleep(1);
-            if (i === 5) throw log.fail(i);
-            log.end();
-            return i;
-          },
-          { concurrency: 8, ...options },
-        );
-        const call = run(range(100));
-        await sleep(5);
-        gate.resolve();
-        await assert.rejects(call, (error: unknown) => error instanceof ShardError && error.index === 5);
-        await sleep(20);
-        assert.deepEqual(log.startedAfterFailure(), []);
-      });
+      // Shards 0 to 7 are released together, in one turn of the event loop, and shard 5 fails: at
+      // once, or with a rejection that passes through three more promises before it comes back,
+      // after the others' results (whose slots 'thread' refills itself in chunks).
+      const failures = {
+        'in the same turn': (error: Error): Promise<never> => Promise.reject(error),
+        'with a rejection several promises long': (error: Error): Promise<never> =>
+          Promise.reject(error).then(Number).then(Number).then(Number) as Promise<never>,
+      };
+      for (const [how, failing] of Object.entries(failures)) {
+        it(`fail-fast starts no shard after an async failure among shards finishing together, ${how}`, async () => {
+          const log = new Log();
+          const gate = deferred();
+          const run = distribute(
+            async (i: number) => {
+              log.start(i);
+              if (i >= 8) return await sleep(1).then(() => i);
+              await gate.promise;
+              if (i === 5) return await failing(log.fail(i));
+              log.end();
+              return i;
+            },
+            { concurrency: 8, ...options },
+          );
+          const call = run(range(100));
+          await sleep(5);
+          gate.resolve();
+          await assert.rejects(call, (error: unknown) => error instanceof ShardError && error.index === 5);
+          await sleep(20);
+          assert.deepEqual(log.startedAfterFailure(), []);
+        });
+      }
 
       it('fail-fast starts no shard after a sync throw', async () => {
         const log = new Log();
@@ -263,5 +272,66 @@ describe("'thread' executor", () => {
       ['fulfilled', 'fulfilled', 'fulfilled'],
     );
     assert.deepEqual(started, [0, 1, 2, 3]);
+  });
+
+  describe('a slot freed in chunks is refilled by the session itself', () => {
+    it('starts the next shard in the callback that freed its slot, before the event loop moves on', async () => {
+      // A shard's timer callback queues an immediate: a shard started in that same callback comes
+      // before it; one started when the engine gets the turn's results comes after it.
+      const events: string[] = [];
+      const run = distribute(
+        async (i: number) => {
+          events.push(`start ${i}`);
+          await new Promise<void>((resolve) =>
+            setTimeout(() => {
+              setImmediate(() => events.push(`after ${i}`));
+              resolve();
+            }, 2),
+          );
+          return i;
+        },
+        { concurrency: 2 },
+      );
+      assert.deepEqual(await run(range(6)), range(6));
+      for (const i of [2, 3, 4, 5]) {
+        const started = events.indexOf(`start ${i}`);
+        assert.ok(started < events.indexOf(`after ${i - 2}`), `${events.join(', ')}`);
+      }
+    });
+
+    it('reads no further ahead for it: concurrency + bufferSize still bound what is read', async () => {
+      const source = countingSource();
+      const gates = range(40).map(() => deferred());
+      const stream = distribute(
+        async (i: number) => {
+          await gates[i]!.promise;
+          return i;
+        },
+        { concurrency: 3, bufferSize: 2, as: 'ordered' },
+      )(source);
+      const first = stream.next();
+      for (const gate of gates) gate.resolve();
+      assert.deepEqual(await first, { value: 0, done: false });
+      await sleep(30);
+      assert.ok(source.read <= 1 + 3 + 2, `read ${source.read}`);
+      await stream.return();
+    });
+
+    it('drops what waits when the call stops: an abort starts no waiting shard', async () => {
+      const controller = new AbortController();
+      const started: number[] = [];
+      const run = distribute(
+        async (i: number) => {
+          started.push(i);
+          if (i === 1) controller.abort(new Error('enough'));
+          await sleep(1);
+          return i;
+        },
+        { concurrency: 2, signal: controller.signal },
+      );
+      await assert.rejects(run(range(50)), /enough/);
+      await sleep(20);
+      assert.deepEqual(started, [0, 1]);
+    });
   });
 });

@@ -1,19 +1,24 @@
 /**
  * What `parafor worker` does with a job: turn it back into a batch of the `'worker'` executor and
  * run it in the process's own worker threads (so that a CPU-bound shard never blocks the event loop
- * that renews the job's lock), then hand the batch's response back as the job's return value.
+ * that renews the job's lock), then hand the batch's outcome back in the job's log (see
+ * ../executors/queue/jobs.ts for why not in its return value).
  * @module
  */
+import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { reasonOf, say } from '../messages.js';
-import type { PoolJob, SharedPool } from '../executors/pool/pool.js';
+import { classifyPoolFailure, MAX_UNREACHED } from '../executors/pool/failures.js';
+import type { SharedPool } from '../executors/pool/pool.js';
 import {
   fromText,
+  JOB_RESULT,
   JOB_VERSION,
-  resultOf,
+  outcomeToText,
   type CancelMessage,
   type JobData,
+  type JobOutcome,
   type JobResult,
 } from '../executors/queue/jobs.js';
 import { pack, packList, unpack, type PackedList } from '../wire/clone.js';
@@ -24,6 +29,8 @@ import { encodeThrown } from '../wire/remote-error.js';
 export interface RunnableJob {
   readonly id?: string | undefined;
   readonly data: unknown;
+  /** Adds a line to the job's log (BullMQ's `Job.log`): where the job's outcome goes. */
+  log(row: string): Promise<number>;
 }
 
 /** How long a worker remembers that a call stopped, to refuse its jobs that were already taken. */
@@ -38,7 +45,7 @@ export class JobRunner {
   readonly #modules: ReadonlySet<string>;
   readonly #shown: string;
   readonly #contexts = new Map<string, { readonly number: number; readonly context: Uint8Array }>();
-  readonly #active = new Map<string, { readonly call: string; readonly job: PoolJob<BatchResponse> }>();
+  readonly #active = new Map<string, { readonly call: string; cancel(): void }>();
   readonly #stopped = new Map<string, number>();
   #calls = 0;
 
@@ -59,17 +66,25 @@ export class JobRunner {
     if (message.jobs === undefined) this.#stopped.set(message.call, now);
     for (const [key, since] of this.#stopped) if (now - since > REMEMBER_STOPPED_MS) this.#stopped.delete(key);
     const only = message.jobs === undefined ? undefined : new Set(message.jobs);
-    for (const [id, { call, job }] of this.#active) {
-      if (call === message.call && (only === undefined || only.has(id))) job.cancel();
+    for (const [id, running] of this.#active) {
+      if (running.call === message.call && (only === undefined || only.has(id))) running.cancel();
     }
   }
 
   /**
-   * Runs a job's batch. Shards that fail are reported in the result, each on its own, as is a
-   * method that cannot be loaded here; it throws (failing the job) only when its call stopped or a
-   * worker thread died under it.
+   * Runs a job's batch and logs its outcome in the job. Shards that fail are reported there, each on
+   * its own, as is a method that cannot be loaded here, and a worker thread that died under the
+   * batch (the caller then runs each shard alone, so that only the one that kills its thread fails).
+   * It throws (failing the job) only when its call stopped.
    */
   async run(job: RunnableJob): Promise<JobResult> {
+    const outcome = await this.#outcome(job);
+    // A job removed meanwhile (its call stopped) keeps no log: BullMQ's script checks it exists.
+    await job.log(outcomeToText(outcome));
+    return JOB_RESULT;
+  }
+
+  async #outcome(job: RunnableJob): Promise<JobOutcome> {
     const data = job.data as JobData;
     const id = job.id ?? '';
     if (data.v !== JOB_VERSION) {
@@ -79,7 +94,7 @@ export class JobRunner {
           `this worker reads jobs of version ${JOB_VERSION}, and this job is of version ${String(data.v)}: run the same version of parafor on every machine`,
         ),
       );
-      return resultOf(failedBatch(error));
+      return failedBatch(error);
     }
     if (this.#stopped.has(data.call)) throw new Error(say(data.name, 'the call of this job stopped'));
     let request: BatchRequest;
@@ -93,19 +108,37 @@ export class JobRunner {
         notifyStart: false,
       };
     } catch (error) {
-      return resultOf(failedBatch(error));
+      return failedBatch(error);
     }
-    const running = this.#pool.exec<BatchResponse>('run', [request]);
-    this.#active.set(id, { call: data.call, job: running });
-    try {
-      return resultOf(await running.result);
-    } catch (error) {
-      if (this.#stopped.has(data.call) || (error as Error | null)?.name === 'CancellationError') {
-        throw new Error(say(data.name, 'the call of this job stopped, so its shards were stopped'), { cause: error });
+    let cancelled = false;
+    for (let unreached = 0; ;) {
+      const running = this.#pool.exec<BatchResponse>('run', [request]);
+      this.#active.set(id, {
+        call: data.call,
+        cancel: () => {
+          cancelled = true;
+          running.cancel();
+        },
+      });
+      try {
+        return { response: named(await running.result) };
+      } catch (error) {
+        const failure = classifyPoolFailure(error);
+        if (cancelled || this.#stopped.has(data.call) || failure.kind === 'cancelled') {
+          throw new Error(say(data.name, 'the call of this job stopped, so its shards were stopped'), { cause: error });
+        }
+        // Sent to a thread that had already died while idle: the batch never ran, so it goes again.
+        if (failure.kind === 'unreached' && ++unreached <= MAX_UNREACHED) continue;
+        if (failure.kind !== 'died') {
+          throw new Error(say(data.name, `running this job failed in the worker: ${reasonOf(error)}`), {
+            cause: error,
+          });
+        }
+        const { exitCode, signal, reason } = failure;
+        return { died: { exitCode, signal, reason: reason === undefined ? undefined : encodeThrown(reason) } };
+      } finally {
+        this.#active.delete(id);
       }
-      throw new Error(say(data.name, `a worker thread running this job died: ${reasonOf(error)}`), { cause: error });
-    } finally {
-      this.#active.delete(id);
     }
   }
 
@@ -132,6 +165,16 @@ export class JobRunner {
   }
 }
 
-function failedBatch(error: unknown): BatchResponse {
-  return { values: packList([]), failures: [], batchFailure: encodeThrown(error), durationMs: 0, moved: [] };
+function failedBatch(error: unknown): JobOutcome {
+  return {
+    response: { values: packList([]), failures: [], batchFailure: encodeThrown(error), durationMs: 0, moved: [] },
+  };
+}
+
+/** This process on this host: a thread's name alone would be the same on every machine. */
+const PROCESS_NAME = `${hostname()} pid ${process.pid}`;
+
+/** The reply, its worker named for the caller's `onStats` by host, process and thread. */
+function named(response: BatchResponse): BatchResponse {
+  return response.worker === undefined ? response : { ...response, worker: `${PROCESS_NAME} ${response.worker}` };
 }

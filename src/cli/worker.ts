@@ -3,13 +3,15 @@
  * takes jobs from a queue executor's queue and runs them, `--concurrency` at once, in its own
  * worker threads. SIGINT or SIGTERM stop it gracefully: it takes no new job, finishes those it
  * runs, closes its connections and exits 0 (a second signal lets the running jobs go: other
- * workers take them once their lock expires). A lost Redis connection is retried, saying so on
- * stderr, and the worker goes on when Redis is back.
+ * workers take them once their lock expires). Stopping ends within a bounded time whatever state
+ * Redis is in. A Redis it cannot reach, or loses, is retried, saying so on stderr, and the worker
+ * goes on when Redis is back.
  * @module
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { reasonOf } from '../messages.js';
 import { sharedPool, shutdownPool } from '../executors/pool/pool.js';
@@ -49,6 +51,35 @@ const OPTIONS = {
 
 /** How long a graceful stop waits for running jobs before it lets them go. */
 const STOP_WAIT_MS = 60_000;
+/**
+ * How long closing may take once no job runs: storing the last results, closing the connections and
+ * the threads. With Redis unreachable a close can wait forever (bullmq #4656); then it is cut off.
+ */
+const CLOSE_WAIT_MS = 3_000;
+
+/** Resolves once `ms` pass, without keeping the process alive for it. */
+function after(ms: number): Promise<void> {
+  return delay(ms, undefined, { ref: false });
+}
+
+/**
+ * Closes a Redis client now. quit() waits for Redis to answer, and a command waiting in the offline
+ * queue (a subscribe sent before Redis was ever reached) keeps it waiting forever: a client that is
+ * not ready has nothing to say to Redis, so it is disconnected instead.
+ */
+async function closeClient(client: {
+  readonly status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  client.disconnect();
+}
+
+/** Resolves once `runner` runs no job. */
+async function idle(runner: JobRunner): Promise<void> {
+  while (runner.running > 0) await after(50);
+}
 
 function fail(message: string): number {
   process.stderr.write(`parafor worker: ${message}\n\n${USAGE}`);
@@ -118,16 +149,21 @@ export async function runWorkerCommand(args: readonly string[]): Promise<number>
   // Reconnect fast: a worker should resume within a second or two of Redis coming back.
   const retryStrategy = (times: number): number => Math.min(250 * times, 2000);
   const subscriber = new Redis(connection, { maxRetriesPerRequest: null, retryStrategy });
-  let down = false;
+  // 'connecting' until Redis was first reached: a worker that never reached it did not lose it.
+  let redis: 'connecting' | 'unreachable' | 'up' | 'down' = 'connecting';
   subscriber.on('error', (error: unknown) => {
-    if (down) return;
-    down = true;
-    log(`lost the connection to Redis at ${where} (${reasonOf(error)}); retrying`);
+    if (redis === 'connecting') {
+      redis = 'unreachable';
+      log(`cannot reach Redis at ${where} (${reasonOf(error)}); retrying until it answers`);
+    } else if (redis === 'up') {
+      redis = 'down';
+      log(`lost the connection to Redis at ${where} (${reasonOf(error)}); retrying`);
+    }
   });
   subscriber.on('ready', () => {
-    if (!down) return;
-    down = false;
-    log(`connected to Redis at ${where} again; resuming`);
+    if (redis === 'down') log(`connected to Redis at ${where} again; resuming`);
+    else if (redis === 'unreachable') log(`reached Redis at ${where}`);
+    redis = 'up';
   });
   subscriber.on('message', (_channel: string, text: string) => {
     try {
@@ -149,34 +185,53 @@ export async function runWorkerCommand(args: readonly string[]): Promise<number>
   worker.on('error', () => undefined);
 
   let stopping: Promise<void> | undefined;
+  let asked!: () => void;
+  const stopAsked = new Promise<void>((resolve) => (asked = resolve));
+  let letGo!: () => void;
+  const forced = new Promise<void>((resolve) => (letGo = resolve));
   const stop = (signal: NodeJS.Signals): void => {
+    asked();
     if (stopping !== undefined) {
       log(`${signal} again: letting ${runner.running} running job(s) go; other workers will take them`);
-      void worker.close(true);
+      letGo();
       return;
     }
     log(`${signal}: stopping after ${runner.running} running job(s)`);
     stopping = (async () => {
-      let timer: NodeJS.Timeout | undefined;
+      // Every wait is bounded, or cut short by a second signal: the process always ends.
+      const closed = worker.close().catch(() => undefined);
+      await Promise.race([closed, forced, after(STOP_WAIT_MS), idle(runner).then(() => after(CLOSE_WAIT_MS))]);
       await Promise.race([
-        worker.close(),
-        new Promise((done) => {
-          timer = setTimeout(done, STOP_WAIT_MS);
-        }),
+        Promise.allSettled([closeClient(subscriber), shutdownPool('worker')]),
+        forced,
+        after(CLOSE_WAIT_MS),
       ]);
-      clearTimeout(timer);
-      await Promise.allSettled([worker.disconnect(), subscriber.quit(), shutdownPool('worker')]);
+      // Cut off what did not close in time; a subscribe still waiting for Redis fails and returns.
       subscriber.disconnect();
+      void worker.disconnect().catch(() => undefined);
     })();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 
-  await subscriber.subscribe(cancelChannel(values.prefix, values.queue)).catch(() => undefined);
-  const running = worker.run();
-  await worker.waitUntilReady().catch(() => undefined);
-  log(`ready: queue '${values.queue}' on ${where}, ${concurrency} at once, modules ${positionals.join(', ')}`);
-  await running.catch((error: unknown) => log(`stopped: ${reasonOf(error)}`));
+  // Until Redis is reached, or the worker is stopped before that. (Disconnecting a client that is
+  // between two attempts to connect leaves its offline queue as it is: the subscribe may never settle.)
+  await Promise.race([
+    subscriber.subscribe(cancelChannel(values.prefix, values.queue)).catch(() => undefined),
+    stopAsked,
+  ]);
+  if (stopping === undefined) {
+    const running = worker.run();
+    await worker.waitUntilReady().catch(() => undefined);
+    if (stopping === undefined) {
+      log(`ready: queue '${values.queue}' on ${where}, ${concurrency} at once, modules ${positionals.join(', ')}`);
+    }
+    // Its loop ends once the worker closed, which a stop does not wait for beyond its bounds.
+    await Promise.race([
+      running.catch((error: unknown) => log(`stopped: ${reasonOf(error)}`)),
+      stopAsked.then(() => stopping),
+    ]);
+  }
   await stopping;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);

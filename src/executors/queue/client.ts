@@ -8,15 +8,27 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { reasonOf, say } from '../../messages.js';
-import { callOfJob, cancelChannel, type CancelMessage } from './jobs.js';
+import { callOfJob, cancelChannel, logKey, type CancelMessage } from './jobs.js';
 import type { BullMQ } from './load.js';
 import type { ResolvedQueueOptions } from './options.js';
 
-/** What a call hears of its jobs. */
+/** What a call hears of its jobs: only that something happened; it reads what from the job itself. */
 export interface JobListener {
   active(jobId: string): void;
-  completed(jobId: string, result: unknown): void;
+  completed(jobId: string): void;
   failed(jobId: string, reason: string): void;
+}
+
+/** What a call reads of one of its jobs (see {@link Connected.read}). */
+export interface JobState {
+  /** When a worker took it (the worker's clock), if one did. */
+  readonly processedOn: string | null;
+  /** When it ended, if it did. */
+  readonly finishedOn: string | null;
+  /** Why it failed as a whole, if it did. */
+  readonly failedReason: string | null;
+  /** The last line of its log: its outcome, once it completed (see jobs.ts). */
+  readonly outcome: string | null;
 }
 
 /** The open connections, as a call uses them. */
@@ -24,12 +36,19 @@ export interface Connected {
   readonly queue: Queue;
   /** Tells every worker to stop jobs (a Redis pub/sub message). */
   cancel(message: CancelMessage): Promise<void>;
-  /** Fields of jobs' hashes, in one round trip: `undefined` where the job is gone. */
-  fields(ids: readonly string[], names: readonly string[]): Promise<((string | null)[] | undefined)[]>;
+  /** The state of jobs, in one round trip: `undefined` where the job is gone. */
+  read(ids: readonly string[]): Promise<(JobState | undefined)[]>;
 }
 
 /** How long closing may take before the sockets are simply dropped (BullMQ's close() can wait forever). */
 const CLOSE_WAIT_MS = 2000;
+
+/**
+ * The most events the queue's stream keeps (BullMQ trims it to about this many, 10,000 by default).
+ * Its entries carry job ids and event names, never shards or results (see jobs.ts); a call misses
+ * nothing when events it has not read yet are trimmed, since it reads its jobs' state too.
+ */
+const EVENTS_MAX_LEN = 1000;
 
 /** The shared connections of one executor. */
 export class QueueClient {
@@ -104,6 +123,7 @@ export class QueueClient {
     const retryStrategy = (times: number): number | null => (state.closed ? null : Math.min(100 * times, 1000));
     const queue = new Queue(name, {
       prefix,
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
       connection: { connectTimeout, ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy },
     });
     const events = new QueueEvents(name, {
@@ -149,7 +169,7 @@ export class QueueClient {
       clearTimeout(timer);
     }
     events.on('active', ({ jobId }) => this.#route(jobId)?.active(jobId));
-    events.on('completed', ({ jobId, returnvalue }) => this.#route(jobId)?.completed(jobId, returnvalue));
+    events.on('completed', ({ jobId }) => this.#route(jobId)?.completed(jobId));
     events.on('failed', ({ jobId, failedReason }) => this.#route(jobId)?.failed(jobId, failedReason));
     return opened;
   }
@@ -166,14 +186,27 @@ export class QueueClient {
       async cancel(message) {
         await redis.publish(channel, JSON.stringify(message));
       },
-      async fields(ids, names) {
+      async read(ids) {
         const pipeline = redis.pipeline();
-        for (const id of ids) pipeline.hmget(queue.toKey(id), 'name', ...names);
-        const answers = (await pipeline.exec()) ?? [];
-        return answers.map(([error, values]) => {
+        for (const id of ids) {
+          const key = queue.toKey(id);
+          pipeline.hmget(key, 'name', 'processedOn', 'finishedOn', 'failedReason');
+          pipeline.lindex(logKey(key), -1);
+        }
+        const values = ((await pipeline.exec()) ?? []).map(([error, value]) => {
           if (error !== null) throw error;
-          const [jobName, ...rest] = values as (string | null)[];
-          return jobName === null ? undefined : rest;
+          return value as (string | null)[] | string | null;
+        });
+        return ids.map((_, i) => {
+          const [name, processedOn, finishedOn, failedReason] = (values[2 * i] ?? []) as (string | null)[];
+          if (name === null || name === undefined) return undefined;
+          const outcome = (values[2 * i + 1] ?? null) as string | null;
+          return {
+            processedOn: processedOn ?? null,
+            finishedOn: finishedOn ?? null,
+            failedReason: failedReason ?? null,
+            outcome,
+          };
         });
       },
     };

@@ -1,16 +1,24 @@
 /**
  * What a queue job carries, in both directions, and the Redis names a call uses: shared by the
- * caller (session.ts) and `parafor worker` (../../cli/). BullMQ stores a job's data and return value
- * as JSON, so the structured-clone bytes the worker executors send travel here as base64 text: every
- * value a `'worker'` shard may take or return (a `Map`, a `Date`, a `BigInt`, `undefined`) survives.
+ * caller (session.ts) and `parafor worker` (../../cli/). BullMQ stores a job's data as JSON, so the
+ * structured-clone bytes the worker executors send travel here as base64 text: every value a
+ * `'worker'` shard may take or return (a `Map`, a `Date`, a `BigInt`, `undefined`) survives.
+ *
+ * A job's outcome goes back in the job's log, not in its return value: BullMQ copies every return
+ * value into the queue's events stream, which keeps it long after the job is gone, while the log is
+ * deleted with the job.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { pack, unpack, type PackedList } from '../../wire/clone.js';
 import type { BatchResponse } from '../../wire/protocol.js';
+import type { EncodedThrown } from '../../wire/remote-error.js';
 
-/** The version of {@link JobData}: a worker refuses a job of another version rather than misread it. */
-export const JOB_VERSION = 1;
+/**
+ * The version of {@link JobData} and {@link JobOutcome}: a worker refuses a job of another version
+ * rather than misread it. 2: the outcome in the job's log.
+ */
+export const JOB_VERSION = 2;
 
 /** A job's data: one batch of consecutive shards of one call. */
 export interface JobData {
@@ -32,10 +40,30 @@ export interface JobData {
   readonly shards: string;
 }
 
-/** A job's return value: the worker executors' {@link BatchResponse}, packed, in base64. */
+/**
+ * A job's return value, as BullMQ stores it (and copies it into the queue's events stream): only a
+ * marker, the outcome itself being in the job's log (see {@link outcomeToText}).
+ */
 export interface JobResult {
-  readonly response: string;
+  readonly logged: true;
 }
+
+/** The marker every job returns. */
+export const JOB_RESULT: JobResult = { logged: true };
+
+/** The worker thread that ran the batch died (`process.exit`, out of memory…), as the pool saw it. */
+export interface JobDied {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Why, when the thread said so (an uncaught error, `ERR_WORKER_OUT_OF_MEMORY`). */
+  readonly reason: EncodedThrown | undefined;
+}
+
+/**
+ * What happened to a job's batch: the worker executors' {@link BatchResponse}, or the death of the
+ * worker thread that ran it (the caller then runs each of its shards alone, as `'worker'` does).
+ */
+export type JobOutcome = { readonly response: BatchResponse } | { readonly died: JobDied };
 
 /** What the caller publishes on {@link cancelChannel}: a call that stopped, or some of its jobs. */
 export interface CancelMessage {
@@ -83,14 +111,25 @@ export function shardsToText(packed: PackedList): string {
   return toText(packed);
 }
 
-/** The response of a batch, as the job's return value. */
-export function resultOf(response: BatchResponse): JobResult {
-  return { response: toText(response) };
+/** A job's outcome as the line of its log. */
+export function outcomeToText(outcome: JobOutcome): string {
+  return toText(outcome);
 }
 
-/** The response of a batch from a job's return value. */
-export function responseOf(result: unknown): BatchResponse {
-  const text = (result as Partial<JobResult> | null | undefined)?.response;
-  if (typeof text !== 'string') throw new TypeError(`Expected a parafor job result, got ${typeof result}`);
-  return fromText(text) as BatchResponse;
+/**
+ * A job's outcome from the last line of its log.
+ * @throws TypeError when there is none (a worker of another parafor version, which returns it)
+ */
+export function outcomeOf(text: string | null | undefined): JobOutcome {
+  if (typeof text !== 'string' || text === '') {
+    throw new TypeError(
+      'Expected the outcome of the job in its log, and it has none: run the same version of parafor on every machine',
+    );
+  }
+  return fromText(text) as JobOutcome;
+}
+
+/** The key of a job's log, beside the key of its hash (`Queue.toKey(id)`). */
+export function logKey(jobKey: string): string {
+  return `${jobKey}:logs`;
 }

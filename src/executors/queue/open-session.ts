@@ -42,7 +42,8 @@ export async function openQueueSession(
     context,
     slots: Number.isFinite(call.concurrency) ? call.concurrency : options.concurrency,
     sizer,
-    watchTasks: callOptions.timeout !== Infinity,
+    // A timeout or a rate limit counts from each shard's true start: when a worker takes its job.
+    watchTasks: callOptions.exactStarts,
     signal: call.signal,
     downTimeout: options.connectTimeout,
     keepFinishedSeconds: options.keepFinishedSeconds,

@@ -4,28 +4,35 @@
  *
  * How results come back: **one listener per call plus reconciliation by job id**. The executor's
  * one `QueueEvents` stream hands each call the `active`/`completed`/`failed` events of its own jobs
- * (their ids start with the call's id), which brings results back the moment they are ready. That
- * stream is best effort (events are missed before it is ready, while it reconnects, and when the
- * stream is trimmed under load), so every half second the call also reads the state of each job it
- * still waits for, in one pipelined round trip: a missed event costs at most that delay, never a
- * result. Waiting per job (`waitUntilFinished`) was not chosen: it adds listeners per job and can
- * wait forever; a flow parent was not chosen either: its children's values are read once all are
- * done, while results should stream.
+ * (their ids start with the call's id); a completion is then read from the job itself, at once,
+ * which brings results back the moment they are ready. That stream is best effort (events are
+ * missed before it is ready, while it reconnects, and when the stream is trimmed under load), so
+ * every half second the call also reads the state of each job it still waits for, in one pipelined
+ * round trip: a missed event costs at most that delay, never a result. Waiting per job
+ * (`waitUntilFinished`) was not chosen: it adds listeners per job and can wait forever; a flow
+ * parent was not chosen either: its children's values are read once all are done, while results
+ * should stream.
+ *
+ * A batch's shards count as started when a worker takes its job (its `active` event, or the job's
+ * `processedOn` when that event was missed), not when it is added: jobs wait in Redis for a free
+ * worker, and that wait is not shard time (as with `'worker'`, whose batches start in the worker).
  *
  * Each job is removed from Redis as soon as its result is read; when the call stops, the jobs not
  * started are removed, the running ones are told to stop (a pub/sub message every worker hears),
  * and are removed once they end.
  * @module
  */
-import { callOver } from '../../errors.js';
+import { callOver, WorkerExitError } from '../../errors.js';
 import { reasonOf, say } from '../../messages.js';
 import { packLenient, packNumbers, unpackList, type LenientPack, type PackedList } from '../../wire/clone.js';
+import type { BatchResponse } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from '../pool/batching.js';
-import { failuresIn, PieceQueue, TaskUnit, type Piece } from '../pool/pieces.js';
-import type { Connected, JobListener, QueueClient } from './client.js';
-import { JOB_VERSION, jobId, responseOf, shardsToText, type JobData } from './jobs.js';
+import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from '../pool/pieces.js';
+import type { Connected, JobListener, JobState, QueueClient } from './client.js';
+import { JOB_VERSION, jobId, outcomeOf, shardsToText, type JobData, type JobDied, type JobOutcome } from './jobs.js';
+import { warnLeftovers } from '../pool/leftover-warnings.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface QueueSessionSettings {
@@ -38,6 +45,10 @@ export interface QueueSessionSettings {
   readonly context: string;
   readonly slots: number;
   readonly sizer: BatchSizer;
+  /**
+   * Whether shards are watched one by one: a timeout or a rate limit counts from each shard's true
+   * start, and with a timeout each shard's own signal may abort too.
+   */
   readonly watchTasks: boolean;
   readonly signal: AbortSignal;
   /** How long Redis may stay unreachable before the call's shards fail. */
@@ -58,7 +69,6 @@ interface Batch {
 const RECONCILE_MS = 500;
 /** How long, after the call stops, it waits for its running jobs to end, to remove them. */
 const DRAIN_MS = 30_000;
-const FIELDS = ['processedOn', 'finishedOn', 'returnvalue', 'failedReason'] as const;
 
 /** The session of one call on the queue executor. */
 export class QueueSession implements ExecutorSession, JobListener {
@@ -71,6 +81,8 @@ export class QueueSession implements ExecutorSession, JobListener {
   readonly #inRedis = new Set<string>();
   /** Jobs being added: until Redis has them, reconciling would find no job and take it for lost. */
   readonly #adding = new Set<string>();
+  /** Jobs whose completion was heard, to read on the next turn of the event loop (together). */
+  readonly #due = new Set<string>();
   #connected: Connected | undefined;
   #jobs = 0;
   #scheduled = false;
@@ -136,10 +148,10 @@ export class QueueSession implements ExecutorSession, JobListener {
     for (const piece of batch.pieces) piece.unit.started(piece.offset, piece.count);
   }
 
-  completed(id: string, result: unknown): void {
-    const batch = this.#finishing(id);
-    if (batch === undefined) return;
-    this.#settle(batch, result);
+  completed(id: string): void {
+    if (!this.#running.has(id) && !this.#inRedis.has(id)) return;
+    this.#due.add(id);
+    if (this.#due.size === 1) setImmediate(() => void this.#readDue());
   }
 
   failed(id: string, reason: string): void {
@@ -226,17 +238,14 @@ export class QueueSession implements ExecutorSession, JobListener {
     this.#running.set(id, batch);
     this.#inRedis.add(id);
     this.#adding.add(id);
+    // The shards start when a worker takes the job (see `active`), not now: it may wait for one.
     if (this.#s.watchTasks) this.#watch(batch);
-    // Without a timeout, shards count as started when they leave (progress durations then include
-    // the wait in the queue); with one, from the job's `active` event, when a worker takes it.
-    else this.active(id);
     const data: JobData = { v: JOB_VERSION, call, name, module, context, indices, shards };
     // The caller removes each job as it reads it; these only bound what a caller that died leaves.
     const keep = { age: keepFinishedSeconds };
-    return {
-      add: { name, data, opts: { jobId: id, attempts: 1, removeOnComplete: keep, removeOnFail: keep } },
-      batch,
-    };
+    // The outcome is the log's one line: a job that runs again (its worker died) replaces it.
+    const opts = { jobId: id, attempts: 1, removeOnComplete: keep, removeOnFail: keep, keepLogs: 1 };
+    return { add: { name, data, opts }, batch };
   }
 
   /** The batch's shards packed; `undefined` when none is left to send (they could not be cloned). */
@@ -299,13 +308,23 @@ export class QueueSession implements ExecutorSession, JobListener {
     this.#schedule();
   }
 
-  #settle(batch: Batch, result: unknown): void {
+  #settle(batch: Batch, text: string | null): void {
     const { pieces, count } = batch;
     this.#remove(batch.id);
+    let outcome: JobOutcome;
     let values: unknown[];
-    let response;
+    let response: BatchResponse;
     try {
-      response = responseOf(result);
+      outcome = outcomeOf(text);
+      if ('died' in outcome) {
+        this.#died(batch, outcome.died);
+        return;
+      }
+      response = outcome.response;
+      // About shards whose results came back earlier: said before this batch's shards settle.
+      if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
+      const { worker } = response;
+      if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn(worker, piece.offset, piece.count);
       if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
       values = unpackList(response.values);
     } catch (error) {
@@ -319,6 +338,29 @@ export class QueueSession implements ExecutorSession, JobListener {
       const part = pieces.length === 1 ? values : values.slice(base, base + piece.count);
       piece.unit.settle(piece.offset, part, failuresIn(response.failures, base, piece.count));
       base += piece.count;
+    }
+  }
+
+  /**
+   * The worker thread that ran the batch died: as with `'worker'`, each of its shards runs again
+   * alone, so that only the one that kills its thread fails, with a `WorkerExitError`.
+   */
+  #died(batch: Batch, { exitCode, signal, reason }: JobDied): void {
+    const { pieces, count } = batch;
+    if (count > 1) {
+      if (this.#closed) {
+        const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
+        for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, reason);
+      } else {
+        this.#queue.unshift(alone(pieces));
+        this.#schedule();
+      }
+      return;
+    }
+    const details = { executor: 'worker', exitCode, signal, reason: reason && decodeThrown(reason) } as const;
+    for (const { unit, offset } of pieces) {
+      const error = new WorkerExitError({ ...details, method: this.#s.name, shards: [unit.start + offset] });
+      unit.fail(offset, 1, error);
     }
   }
 
@@ -341,9 +383,9 @@ export class QueueSession implements ExecutorSession, JobListener {
     if (this.#reconciling || connected === undefined) return;
     this.#reconciling = true;
     const ids = [...(this.#closed ? this.#inRedis : this.#running.keys())].filter((id) => !this.#adding.has(id));
-    let answers: Awaited<ReturnType<Connected['fields']>> = [];
+    let answers: (JobState | undefined)[] = [];
     try {
-      if (ids.length > 0) answers = await connected.fields(ids, FIELDS);
+      if (ids.length > 0) answers = await connected.read(ids);
       this.#downSince = undefined;
     } catch (error) {
       this.#downSince ??= Date.now();
@@ -351,15 +393,45 @@ export class QueueSession implements ExecutorSession, JobListener {
     } finally {
       this.#reconciling = false;
     }
-    answers.forEach((fields, i) => this.#reconcileOne(ids[i] as string, fields));
+    await this.#eachJob(ids, answers, true);
     if (this.#closed && Date.now() > this.#drainUntil) {
       this.#inRedis.clear();
       this.#releaseWhenDrained();
     }
   }
 
-  #reconcileOne(id: string, fields: (string | null)[] | undefined): void {
-    if (fields === undefined) {
+  /** Reads the jobs whose completion was heard (a failure to read is left to the next reconciliation). */
+  async #readDue(): Promise<void> {
+    const ids = [...this.#due];
+    this.#due.clear();
+    const connected = this.#connected;
+    if (connected === undefined) return;
+    let answers: (JobState | undefined)[];
+    try {
+      answers = await connected.read(ids);
+    } catch {
+      return;
+    }
+    // A job gone already was read and removed by a reconciliation meanwhile, which tells that apart.
+    await this.#eachJob(ids, answers, false);
+  }
+
+  /**
+   * Takes in what was read of each job, one job per microtask: the call's figures take the pieces
+   * settled in one synchronous run that started together for one batch, whose time counts once,
+   * and jobs read together were often taken by workers together.
+   */
+  async #eachJob(ids: readonly string[], states: readonly (JobState | undefined)[], gone: boolean): Promise<void> {
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i];
+      if (state === undefined && !gone) continue;
+      if (i > 0) await Promise.resolve();
+      this.#reconcileOne(ids[i] as string, state);
+    }
+  }
+
+  #reconcileOne(id: string, state: JobState | undefined): void {
+    if (state === undefined) {
       // Gone from Redis: removed by this call, or by someone else (an obliterated queue).
       this.#inRedis.delete(id);
       const batch = this.#running.get(id);
@@ -367,11 +439,15 @@ export class QueueSession implements ExecutorSession, JobListener {
       this.#releaseWhenDrained();
       return;
     }
-    const [processedOn, finishedOn, returnvalue, failedReason] = fields;
-    if (processedOn !== null && processedOn !== undefined) this.active(id);
-    if (finishedOn === null || finishedOn === undefined) return;
-    if (failedReason !== null && failedReason !== undefined && failedReason !== '') this.failed(id, failedReason);
-    else this.completed(id, parse(returnvalue));
+    const { processedOn, finishedOn, failedReason, outcome } = state;
+    if (processedOn !== null) this.active(id);
+    if (finishedOn === null) return;
+    if (failedReason !== null && failedReason !== '') {
+      this.failed(id, failedReason);
+      return;
+    }
+    const batch = this.#finishing(id);
+    if (batch !== undefined) this.#settle(batch, outcome);
   }
 
   /** Redis has not answered for too long: every shard waited for fails, saying so. */
@@ -398,15 +474,6 @@ export class QueueSession implements ExecutorSession, JobListener {
     this.#released = true;
     clearInterval(this.#timer);
     this.#s.client.release(this.#s.call);
-  }
-}
-
-function parse(text: string | null | undefined): unknown {
-  if (text === null || text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
   }
 }
 

@@ -2,7 +2,8 @@
  * The queue executor when things go wrong, against a real redis-server and real `parafor worker`
  * processes: a worker killed mid-call, abort and fail-fast (their jobs removed, running ones
  * stopped), Redis unreachable or stopped mid-call (and workers that resume when it is back), a
- * worker with other code, and a graceful stop. Standard mode only: nothing here depends on the
+ * worker with other code, and a graceful stop; a worker thread that dies under a batch, and errors
+ * a shard leaves behind, as with `'worker'`. Standard mode only: nothing here depends on the
  * decorators' mode.
  */
 import assert from 'node:assert/strict';
@@ -11,16 +12,34 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { getDistribution, parallel, ShardError, shutdown } from '../../../src/index.js';
-import { range, settleWithin, sleep } from '../../helpers.js';
-import { callKeys, quietClient, RedisServer, skipReason, WorkerProcess } from './servers.js';
+import {
+  getDistribution,
+  parallel,
+  ShardError,
+  shutdown,
+  WorkerExitError,
+  type CallStats,
+  type Executor,
+} from '../../../src/index.js';
+import { queueExecutor } from '../../../src/queue.js';
+import { Chunky } from '../../fixtures/workers/chunks.js';
+import { Leftovers, type Outcome } from '../../fixtures/workers/leftovers.js';
+import { range, settleWithin, sleep, until, warningsWith } from '../../helpers.js';
+import { activeJobs, callKeys, RedisServer, skipReason, WorkerProcess } from './servers.js';
 
 const QUEUE = 'faults';
 process.env['PARAFOR_TEST_QUEUE'] = QUEUE;
+/** The queue of a worker that runs one job at a time, in one thread, for the tests of worker threads. */
+const THREADS = 'faults-threads';
+const THREAD_MODULES = ['chunks', 'leftovers'].map((name) =>
+  fileURLToPath(new URL(`../../fixtures/workers/${name}.js`, import.meta.url)),
+);
 let redis: RedisServer | undefined;
 let workers: WorkerProcess[] = [];
+let threadWorker: WorkerProcess | undefined;
+let threads: Executor;
 let methods: typeof import('../../fixtures/queue/methods.js');
 const skip =
   skipReason() ??
@@ -32,12 +51,17 @@ before(async () => {
   redis = await RedisServer.start();
   process.env['PARAFOR_TEST_REDIS'] = redis.url;
   methods = await import('../../fixtures/queue/methods.js');
-  workers = await Promise.all([WorkerProcess.start(redis, QUEUE), WorkerProcess.start(redis, QUEUE)]);
+  threads = queueExecutor({ connection: redis.url, queue: THREADS, connectTimeout: 3000, idleTimeout: 200 });
+  [threadWorker, ...workers] = await Promise.all([
+    WorkerProcess.start(redis, THREADS, { concurrency: 1, modules: THREAD_MODULES }),
+    WorkerProcess.start(redis, QUEUE),
+    WorkerProcess.start(redis, QUEUE),
+  ]);
 });
 
 after(async () => {
   await shutdown();
-  await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+  await Promise.all([...workers, ...(threadWorker ? [threadWorker] : [])].map((worker) => worker.stop('SIGKILL')));
   await redis?.close();
 });
 
@@ -45,26 +69,17 @@ const make = (): any => new methods.Shards();
 const view = (options: object): any => parallel(new methods.Shards(), options);
 
 /** Waits until `count` jobs of the queue are running. */
-async function running(count: number): Promise<void> {
-  const client = quietClient(redis!.url);
-  try {
-    for (let i = 0; i < 400; i++) {
-      if ((await client.llen(`bull:${QUEUE}:active`)) >= count) return;
-      await sleep(25);
-    }
-    throw new Error(`${count} jobs never ran at once`);
-  } finally {
-    client.disconnect();
-  }
-}
+const running = (count: number): Promise<void> => activeJobs(redis!.url, QUEUE, count);
 
 /** Waits until no key of any call is left in Redis, and says which are left if some stay. */
 async function noCallKeys(ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
-  let left = callKeys(await redis!.keys(), QUEUE);
+  // Both queues' fixed keys stay.
+  const callsLeft = async (): Promise<string[]> => callKeys(callKeys(await redis!.keys(), QUEUE), THREADS);
+  let left = await callsLeft();
   while (left.length > 0 && Date.now() < deadline) {
     await sleep(100);
-    left = callKeys(await redis!.keys(), QUEUE);
+    left = await callsLeft();
   }
   assert.deepEqual(left, []);
 }
@@ -215,5 +230,87 @@ describe('queue executor: faults', { skip }, () => {
     assert.match(first.log, /SIGTERM: stopping after 1 running job/);
     assert.deepEqual(await call, [1500]);
     workers = [];
+  });
+});
+
+describe('queue executor: worker threads that die, and errors left behind', { skip }, () => {
+  /** `exitAt` on the one-thread worker, in batches of 4, every outcome settled. */
+  const exits = (options: object = {}): any =>
+    parallel(new Chunky(), {
+      executor: threads,
+      concurrency: 1,
+      batchSize: 4,
+      results: 'settled',
+      stopOnError: false,
+      ...options,
+    });
+
+  /** The outcomes as values, or the WorkerExitError of a shard that failed with one. */
+  function outcomesOf(settled: PromiseSettledResult<number>[]): (number | WorkerExitError)[] {
+    return settled.map((outcome, index) => {
+      if (outcome.status === 'fulfilled') return outcome.value;
+      const { reason } = outcome;
+      assert.ok(reason instanceof ShardError, String(reason));
+      assert.equal(reason.index, index);
+      assert.ok(reason.cause instanceof WorkerExitError, `expected a WorkerExitError, got ${String(reason.cause)}`);
+      return reason.cause;
+    });
+  }
+
+  it("a batch whose worker thread exits: its other shards return, and the culprit alone fails with a WorkerExitError, as on 'worker'", async () => {
+    const settled = await settleWithin(exits().exitAt(range(4), 2) as Promise<PromiseSettledResult<number>[]>, 20_000);
+    assert.ok('value' in settled, String((settled as { error: unknown }).error));
+    const outcomes = outcomesOf(settled.value);
+    assert.deepEqual(outcomes.slice(0, 2), [0, 1]);
+    assert.equal(outcomes[3], 3);
+    const died = outcomes[2] as WorkerExitError;
+    assert.equal(died.exitCode, 7);
+    assert.deepEqual(died.shards, [2]);
+    assert.match(died.message, /^Chunky\.exitAt: The worker thread died \(exit code 7\) while it held shard 2$/);
+  });
+
+  it('a crash is retried unless `retries: { crashes: false }` says not to', async () => {
+    const seen: CallStats[] = [];
+    const onStats = (stats: CallStats): number => seen.push(stats);
+    const kept = (await exits({ retries: { limit: 2, minDelay: 5, crashes: false }, onStats }).exitAt(
+      range(4),
+      1,
+    )) as PromiseSettledResult<number>[];
+    assert.deepEqual(outcomesOf(kept).filter(Number.isInteger), [0, 2, 3]);
+    assert.equal(((kept[1] as PromiseRejectedResult).reason as ShardError).attempts, 1);
+    assert.equal(seen[0]?.retries, 0);
+    const retried = (await exits({ retries: { limit: 1, minDelay: 5 }, onStats }).exitAt(
+      range(4),
+      1,
+    )) as PromiseSettledResult<number>[];
+    assert.deepEqual(outcomesOf(retried).filter(Number.isInteger), [0, 2, 3]);
+    assert.equal(((retried[1] as PromiseRejectedResult).reason as ShardError).attempts, 2);
+    assert.equal(seen[1]?.retries, 1);
+  });
+
+  it('a promise a shard leaves to reject after its result went back is one PARAFOR_LEFTOVER_ERROR warning in the caller', async () => {
+    const token = `queue-left-${process.pid}`;
+    const { warnings, stop } = warningsWith('PARAFOR_LEFTOVER_ERROR');
+    try {
+      // One shard a job, one job at a time, all in the worker's one thread: the second shard runs
+      // after the first one's result went back, and waits there until what it left has failed.
+      const view: any = parallel(new Leftovers(), { executor: threads, concurrency: 1, batchSize: 1 });
+      const [first, second] = (await view.run([
+        { token, leave: 'reject' },
+        { token, wait: true },
+      ])) as Outcome[];
+      assert.equal(second?.worker, first?.worker);
+      assert.equal(second?.fired, true);
+      await until(() => warnings.length > 0);
+      assert.equal(warnings.length, 1);
+      const [warning] = warnings as [Error];
+      assert.match(
+        warning.message,
+        /^Leftovers\.run: Shard 0 left a promise that rejected unhandled after its result was sent; no shard failed for it/,
+      );
+      assert.match(warning.message, new RegExp(`RangeError: left behind by ${token}$`));
+    } finally {
+      stop();
+    }
   });
 });

@@ -6,15 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile, rm, mkdtemp } from 'node:fs/promises';
+import { readFile, writeFile, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { getDistribution, parallel, ShardError, shutdown } from '../../../src/index.js';
+import { queueExecutor } from '../../../src/queue.js';
 import { range, settleWithin } from '../../helpers.js';
-import { callKeys, METHODS, RedisServer, skipReason, WorkerProcess } from './servers.js';
+import { callKeys, METHODS, quietClient, RedisServer, skipReason, streamEntries, WorkerProcess } from './servers.js';
 
 const skip = skipReason();
 const QUEUE = 'results';
@@ -178,6 +179,78 @@ describe('queue executor: results', { skip }, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.deepEqual(left, []);
+  });
+
+  it('the events stream keeps no shard and no result: only job ids, event names and markers', async (t) => {
+    if (legacy()) return t.skip('standard mode covers the stream');
+    await make().rich(range(30));
+    await view(make(), { results: 'settled', stopOnError: false }).oddFails(range(6));
+    const entries = await streamEntries(redis!.url, `bull:${QUEUE}:events`);
+    assert.ok(entries.length > 0);
+    for (const entry of entries) {
+      // BullMQ copies a job's return value into its `completed` event: here only the marker.
+      if (entry['event'] === 'completed') assert.equal(entry['returnvalue'], '{"logged":true}');
+      for (const [field, value] of Object.entries(entry)) {
+        assert.ok(value.length < 100, `the ${entry['event']} event keeps ${field} of ${value.length} chars`);
+      }
+    }
+    // The stream is bounded well below BullMQ's 10,000 events (trimmed by whole nodes of 100).
+    const client = quietClient(redis!.url);
+    try {
+      assert.equal(await client.hget(`bull:${QUEUE}:meta`, 'opts.maxLenEvents'), '1000');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('every result comes back when the events stream delivers nothing (reconciliation by job id alone)', async (t) => {
+    if (legacy()) return t.skip('standard mode covers missed events');
+    // A Redis user that may do everything but read streams: the executor's QueueEvents never hears
+    // an event, as when every event was trimmed before it was read.
+    const admin = quietClient(redis!.url);
+    await admin.call('ACL', 'SETUSER', 'deaf', 'on', '>deaf', '~*', '&*', '+@all', '-xread');
+    const deaf = queueExecutor({
+      connection: redis!.url.replace('//', '//deaf:deaf@'),
+      queue: QUEUE,
+      connectTimeout: 3000,
+      idleTimeout: 100,
+    });
+    try {
+      const started = Date.now();
+      const input = range(24);
+      const squares = await view(make(), { executor: deaf }).square(input);
+      assert.deepEqual(
+        squares,
+        input.map((x) => x * x),
+      );
+      const entries = await view(make(), { executor: deaf, concurrency: 3 }).where([50, 50, 50, 50, 50, 50]);
+      assert.equal(entries.length, 6);
+      // Each round of reading the jobs' state is 500 ms apart: a few rounds.
+      assert.ok(Date.now() - started < 8000, `${Date.now() - started} ms`);
+    } finally {
+      await deaf.shutdown?.();
+      await admin.call('ACL', 'DELUSER', 'deaf');
+      admin.disconnect();
+    }
+  });
+
+  it('declares bullmq and ioredis as optional peer dependencies, with ranges the tested versions meet', async () => {
+    const read = async (path: string): Promise<any> => JSON.parse(await readFile(path, 'utf8'));
+    const own = await read('package.json');
+    for (const name of ['bullmq', 'ioredis']) {
+      assert.equal(own.peerDependenciesMeta?.[name]?.optional, true, name);
+      const range = own.peerDependencies?.[name];
+      assert.equal(typeof range, 'string', `no peerDependencies range for ${name}`);
+      // A caret range on the major of the devDependency, from at most the version tested.
+      const [major, minor, patch] = String(range).replace(/^\^/, '').split('.').map(Number);
+      const installed = (await read(`node_modules/${name}/package.json`)).version as string;
+      const [iMajor, iMinor, iPatch] = installed.split('.').map(Number);
+      assert.match(range, /^\^\d+\.\d+\.\d+$/);
+      assert.equal(iMajor, major, `${name} ${installed} against ${range}`);
+      const older = iMinor! < minor! || (iMinor === minor && iPatch! < patch!);
+      assert.ok(!older, `${name} ${installed} is older than ${range}`);
+      assert.equal(String(own.devDependencies[name]).replace(/^\^/, '').split('.')[0], String(major));
+    }
   });
 
   it('a program exits by itself after its calls, without shutdown()', async (t) => {

@@ -171,3 +171,32 @@ export function callKeys(keys: readonly string[], queue: string): string[] {
     return name !== queue || rest === undefined || !fixed.has(rest) || key.split(':').length > 3;
   });
 }
+
+/** The entries of a Redis stream (the queue's `events`), each as its fields. */
+export async function streamEntries(url: string, key: string): Promise<Record<string, string>[]> {
+  const client = quietClient(url);
+  try {
+    const entries = await client.xrange(key, '-', '+');
+    return entries.map(([, fields]) => {
+      const entry: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
+      return entry;
+    });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Waits until at least `count` jobs of `queue` are running (taken by workers). */
+export async function activeJobs(url: string, queue: string, count: number): Promise<void> {
+  const client = quietClient(url);
+  try {
+    for (let i = 0; i < 400; i++) {
+      if ((await client.llen(`bull:${queue}:active`)) >= count) return;
+      await sleep(25);
+    }
+    throw new Error(`${count} jobs of ${queue} never ran at once`);
+  } finally {
+    client.disconnect();
+  }
+}

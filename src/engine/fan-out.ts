@@ -102,11 +102,6 @@ export class FanOut {
     return this.#session?.capacity ?? this.#spec.options.concurrency;
   }
 
-  /** Shards a chunked session takes beyond its capacity, to start as its own slots free up. */
-  get #reserve(): number {
-    return this.#chunked ? (this.#session?.reserve ?? 0) : 0;
-  }
-
   /** Read-ahead bound: `capacity + bufferSize`. */
   get #bound(): number {
     return this.#capacity + this.#spec.options.bufferSize;
@@ -305,10 +300,7 @@ export class FanOut {
         this.#rateHeld = undefined;
         if (task === undefined) {
           // An array is read as it is handed over: within the read-ahead bound too.
-          const room = Math.min(
-            this.#capacity + this.#reserve - this.#inFlight,
-            reader.byIndex ? this.#bound - this.#held : Infinity,
-          );
+          const room = Math.min(this.#capacity - this.#inFlight, reader.byIndex ? this.#bound - this.#held : Infinity);
           if (room <= 0) return;
           const taken = reader.take(this.#chunked ? room : 1);
           if (taken === undefined) return;

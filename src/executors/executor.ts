@@ -142,14 +142,6 @@ export interface ExecutorSession {
    * batches shards grows it with its batches.
    */
   readonly capacity?: number;
-  /**
-   * How many shards beyond `capacity` the engine may hand over in chunks, for the session to start
-   * itself the moment one of its shards settles instead of waiting for the engine to hand over more
-   * (`'thread'` keeps as many again as it runs). The session still runs no more than `capacity` at
-   * once. The read-ahead bound stays `capacity + bufferSize`: the reserve fills only from within
-   * it. Not used for shards handed over one task each. Default 0.
-   */
-  readonly reserve?: number;
   /** Runs one shard and settles with its result or its error. May queue it until a slot is free. */
   run(task: ShardTask): Promise<unknown>;
   /**

@@ -2,23 +2,17 @@
  * The `'thread'` executor: shards run in this process, at most `concurrency` at once. The analogue
  * of Python's ThreadPoolExecutor: concurrency for I/O-bound async work.
  *
- * One limiter per path. Shards with a timeout, retries or a rate limit come one task each, and the
- * engine hands over no more than `concurrency` (the session's `capacity`), so the session runs each
- * at once. Every other call's shards come in chunks (`runChunk`), and there the session is the
- * limiter: the engine may hand over a reserve of as many again, which waits here and starts the
- * moment a running shard settles, in the same microtask. Waiting for the engine instead would start
- * it only when the turn's results are reported, after the event loop's poll: a shard that awaits a
- * timer would then have it anchored that much later than its slot came free, every wave.
- *
- * The session reports in stretches: the results of shards that return a value are reported
- * together, and those of async shards are gathered until the event loop's turn ends, so that a wave
- * of shards finishing together costs the engine (and the consumer) one wake-up instead of one per
- * shard. A failure is reported at once.
+ * One limiter: the engine hands the session no more shards than `concurrency` (its `capacity`) and
+ * hands over the next ones as shards settle, so the session runs whatever it is given at once. A
+ * second limiter in here (p-limit) only added promises per shard and a queue that never filled.
+ * Shards come in chunks (`runChunk`), and the session reports them in stretches: the results of
+ * shards that return a value are reported together, and those of async shards are gathered until
+ * the event loop's turn ends, so that a wave of shards finishing together costs the engine (and the
+ * consumer) one wake-up instead of one per shard. A failure is reported at once.
  * @module
  */
 import { callShard } from '../context.js';
 import { abortable } from '../util/abortable.js';
-import { Fifo } from '../util/fifo.js';
 import type { Executor, ExecutorSession, FanOutCall, ShardChunk, ShardTask } from './executor.js';
 
 /** The article's `threads=5`. */
@@ -35,17 +29,6 @@ class ThreadSession implements ExecutorSession {
   readonly #call: FanOutCall;
   readonly #done: Finished;
   #threw = false;
-  /** Async shards of chunks that started and have not settled. */
-  #running = 0;
-  /** What chunks handed over beyond what runs: each waits from its `next` position on. */
-  readonly #waiting = new Fifo<WaitingStretch>();
-  #draining = false;
-  #drainScheduled = false;
-
-  /** The reserve (see the module's comment): as many shards again as run at once. */
-  get reserve(): number {
-    return this.#call.concurrency;
-  }
 
   constructor(call: FanOutCall) {
     this.#call = call;
@@ -81,69 +64,19 @@ class ThreadSession implements ExecutorSession {
   }
 
   runChunk(chunk: ShardChunk): void {
-    this.#waiting.push({ chunk, next: 0 });
-    this.#drain();
-  }
-
-  /**
-   * Starts waiting shards while fewer than `concurrency` run. Re-entered when a report makes the
-   * engine hand over another chunk at once: that chunk only joins the queue, behind the others.
-   */
-  #drain(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      let stretch: WaitingStretch | undefined;
-      while (this.#running < this.#call.concurrency && (stretch = this.#waiting.peek()) !== undefined) {
-        if (this.#startFrom(stretch)) this.#waiting.shift();
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  /**
-   * Starts waiting shards once the promise jobs now queued have all run: a tick queued from a
-   * promise job runs only when the job queue is empty. A shard that fails anywhere down the chains
-   * that settled this one (however many hops its rejection takes) is then reported first, and
-   * fail-fast starts nothing in its place. Still within the same callback of the event loop, so the
-   * next shard starts as soon as its slot comes free, not a phase later.
-   */
-  #drainSoon(): void {
-    if (this.#drainScheduled) return;
-    this.#drainScheduled = true;
-    process.nextTick(() => {
-      this.#drainScheduled = false;
-      this.#drain();
-    });
-  }
-
-  /**
-   * Starts `stretch`'s shards until a slot is lacking; returns whether none of them waits any more.
-   * Shards that return a value take no slot, and their results go to the chunk together.
-   */
-  #startFrom(stretch: WaitingStretch): boolean {
-    const { method, concurrency } = this.#call;
-    const { chunk } = stretch;
+    const { method } = this.#call;
     const { shards, signal } = chunk;
-    let from = stretch.next;
+    chunk.started(0, shards.length);
+    // Values returned synchronously, from position `from`: reported together when the stretch ends.
+    let from = 0;
     let values: unknown[] = [];
     const report = (): void => {
-      if (values.length === 0) return;
-      const settled = values;
+      if (values.length > 0) chunk.settle(from, values);
       values = [];
-      guarded(chunk, from, settled.length, () => chunk.settle(from, settled));
     };
-    for (let i = stretch.next; i < shards.length; i++) {
+    for (let i = 0; i < shards.length; i++) {
       // A failure stops the call before the next shard starts (fail-fast starts none after it).
-      // Every stretch of the call shares the signal, so the rest of the queue is dropped with it.
-      if (signal.aborted) return true;
-      if (this.#running >= concurrency) {
-        report();
-        stretch.next = i;
-        return false;
-      }
-      chunk.started(i, 1);
+      if (signal.aborted) return;
       let result: unknown;
       let later: Promise<unknown> | undefined;
       try {
@@ -161,34 +94,17 @@ class ThreadSession implements ExecutorSession {
       }
       report();
       from = i + 1;
-      this.#running++;
       later.then(
-        (value) => {
-          this.#running--;
-          this.#done.add(chunk, i, value);
-          this.#drainSoon();
-        },
-        (error: unknown) => {
-          this.#running--;
-          this.#done.failNow(chunk, i, error);
-          this.#drainSoon();
-        },
+        (value) => this.#done.add(chunk, i, value),
+        (error: unknown) => this.#done.failNow(chunk, i, error),
       );
     }
     report();
-    return true;
   }
 
   close(): void {
     this.#done.drop();
-    this.#waiting.drain();
   }
-}
-
-/** A chunk's shards from `next` on, handed over and not started yet. */
-interface WaitingStretch {
-  readonly chunk: ShardChunk;
-  next: number;
 }
 
 /** What a chunk's shard shows {@link currentShard}; its signal is the call's (a chunk's shards have no timeout). */
@@ -218,7 +134,7 @@ class ChunkShard implements ShardTask {
   }
 
   started(): void {
-    // The session marks each of a chunk's shards started as it starts it.
+    // The chunk's shards were all marked started when it arrived.
   }
 
   ranOn(): void {

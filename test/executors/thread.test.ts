@@ -86,7 +86,7 @@ describe("'thread' executor", () => {
 
       // Shards 0 to 7 are released together, in one turn of the event loop, and shard 5 fails: at
       // once, or with a rejection that passes through three more promises before it comes back,
-      // after the others' results (whose slots 'thread' refills itself in chunks).
+      // after the others' results.
       const failures = {
         'in the same turn': (error: Error): Promise<never> => Promise.reject(error),
         'with a rejection several promises long': (error: Error): Promise<never> =>
@@ -274,32 +274,8 @@ describe("'thread' executor", () => {
     assert.deepEqual(started, [0, 1, 2, 3]);
   });
 
-  describe('a slot freed in chunks is refilled by the session itself', () => {
-    it('starts the next shard in the callback that freed its slot, before the event loop moves on', async () => {
-      // A shard's timer callback queues an immediate: a shard started in that same callback comes
-      // before it; one started when the engine gets the turn's results comes after it.
-      const events: string[] = [];
-      const run = distribute(
-        async (i: number) => {
-          events.push(`start ${i}`);
-          await new Promise<void>((resolve) =>
-            setTimeout(() => {
-              setImmediate(() => events.push(`after ${i}`));
-              resolve();
-            }, 2),
-          );
-          return i;
-        },
-        { concurrency: 2 },
-      );
-      assert.deepEqual(await run(range(6)), range(6));
-      for (const i of [2, 3, 4, 5]) {
-        const started = events.indexOf(`start ${i}`);
-        assert.ok(started < events.indexOf(`after ${i - 2}`), `${events.join(', ')}`);
-      }
-    });
-
-    it('reads no further ahead for it: concurrency + bufferSize still bound what is read', async () => {
+  describe('in chunks, with shards waiting to start', () => {
+    it('reads no more than concurrency + bufferSize ahead of a slow ordered consumer', async () => {
       const source = countingSource();
       const gates = range(40).map(() => deferred());
       const stream = distribute(
@@ -317,7 +293,7 @@ describe("'thread' executor", () => {
       await stream.return();
     });
 
-    it('drops what waits when the call stops: an abort starts no waiting shard', async () => {
+    it('an abort starts none of the shards still waiting', async () => {
       const controller = new AbortController();
       const started: number[] = [];
       const run = distribute(

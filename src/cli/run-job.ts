@@ -6,8 +6,8 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { projectPath } from '../util/project-path.js';
 import { reasonOf, say } from '../messages.js';
 import { classifyPoolFailure, MAX_UNREACHED } from '../executors/pool/failures.js';
 import type { SharedPool } from '../executors/pool/pool.js';
@@ -41,8 +41,8 @@ const RECENT_CALLS = 16;
 /** Runs jobs on a worker-thread pool, and stops those whose call stopped. */
 export class JobRunner {
   readonly #pool: SharedPool;
-  /** File URLs of the modules this worker was started with. */
-  readonly #modules: ReadonlySet<string>;
+  /** File URLs of the modules this worker was started with, by their names in their packages (see projectPath). */
+  readonly #modules: ReadonlyMap<string, string>;
   readonly #shown: string;
   readonly #contexts = new Map<string, { readonly number: number; readonly context: Uint8Array }>();
   readonly #active = new Map<string, { readonly call: string; cancel(): void }>();
@@ -51,7 +51,7 @@ export class JobRunner {
 
   constructor(pool: SharedPool, modules: readonly string[], shown: readonly string[]) {
     this.#pool = pool;
-    this.#modules = new Set(modules);
+    this.#modules = new Map(modules.map((url) => [projectPath(fileURLToPath(url)), url]));
     this.#shown = shown.join(', ');
   }
 
@@ -146,13 +146,14 @@ export class JobRunner {
   #context(data: JobData): { readonly call: number; readonly context: Uint8Array } {
     let known = this.#contexts.get(data.call);
     if (known === undefined) {
-      const url = pathToFileURL(resolve(data.module)).href;
-      if (!this.#modules.has(url)) {
+      const url = this.#modules.get(data.module);
+      if (url === undefined) {
+        const known = [...this.#modules.keys()].join(', ');
         throw new TypeError(
           say(
             data.name,
-            `this worker was started with ${this.#shown}, not with ${data.module}, the module that defines the method (its path ` +
-              "relative to the caller's working folder). Start `parafor worker` from the same folder, with that module.",
+            `this worker was started with ${this.#shown} (${known} in their packages), not with ${data.module}, the module ` +
+              'that defines the method (its package and its path there). Start `parafor worker` with that module of the same code.',
           ),
         );
       }

@@ -23,8 +23,8 @@ import { JobRunner } from './run-job.js';
 const USAGE = `Usage: parafor worker --queue <name> [options] <module…>
 
 Runs the jobs of a queue executor (parafor/queue). Each module is imported first, which makes its
-decorated methods known; a job names its method's module relative to the caller's working folder,
-so start the worker from the same folder of the same code (compiled .js, or .ts with tsx installed).
+decorated methods known; a job names its method's module by its package and its path there, so
+give the worker those modules of the same code, from any folder (compiled .js, or .ts with tsx).
 
 Options:
   --connection <url>        Redis URL (default: redis://127.0.0.1:6379)

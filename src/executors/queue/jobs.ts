@@ -28,8 +28,9 @@ export interface JobData {
   /** The method's qualified name, for messages and for BullMQ's job name. */
   readonly name: string;
   /**
-   * The module that defines the method, relative to the caller's working folder, with `/`: each
-   * worker finds it from its own working folder, whatever the caller's machine calls it.
+   * The module that defines the method, by its package's name and its path in the package, with `/`
+   * (see projectPath): each worker finds it among its own modules by the same name, whatever folder
+   * either side was started from and whatever the caller's machine calls it.
    */
   readonly module: string;
   /** The call's `CallContext` (its method's reference, `this`'s fields, the arguments), packed, in base64. */

@@ -4,9 +4,9 @@
  * takes over.
  * @module
  */
-import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { refused } from '../../messages.js';
+import { projectPath } from '../../util/project-path.js';
 import { assertBatchFitsTimeout } from '../../options.js';
 import type { ExecutorSession, FanOutCall } from '../executor.js';
 import { autoBatches, fixedBatches, type BatchSizer } from '../pool/batching.js';
@@ -54,13 +54,12 @@ export async function openQueueSession(
 }
 
 /**
- * The method's module as every machine can find it: its path relative to the working folder, with
- * `/`. Each worker resolves it from its own working folder (the same checkout, or the same build,
- * started from its root).
+ * The method's module as every machine can find it: its package's name and its path in the package
+ * (see projectPath), whatever folder the caller or the workers were started from.
  */
 function portableModule(url: string, name: string): string {
   if (!url.startsWith('file:')) {
     throw refused(name, `the queue executor names the method's module by its path, and ${url} is not a file`);
   }
-  return relative(process.cwd(), fileURLToPath(url)).split(sep).join('/');
+  return projectPath(fileURLToPath(url));
 }

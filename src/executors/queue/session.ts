@@ -39,7 +39,7 @@ export interface QueueSessionSettings {
   readonly client: QueueClient;
   readonly call: string;
   readonly name: string;
-  /** Module of the method, relative to the working folder (see `JobData.module`). */
+  /** Module of the method, by its package and its path there (see `JobData.module`). */
   readonly module: string;
   /** The packed `CallContext`, in base64. */
   readonly context: string;

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -94,6 +94,37 @@ async function workersServe(): Promise<void> {
   );
 }
 
+/** A module whose `work` adds to its shard as `body` says, on the queue named by PARAFOR_TEST_CODE_QUEUE. */
+function workModule(body: string): string {
+  const index = pathToFileURL(new URL('../../../src/index.js', import.meta.url).pathname).href;
+  const queueEntry = pathToFileURL(new URL('../../../src/queue.js', import.meta.url).pathname).href;
+  return (
+    `import { distribute } from ${JSON.stringify(index)};\n` +
+    `import { queueExecutor } from ${JSON.stringify(queueEntry)};\n` +
+    `const queue = process.env.PARAFOR_TEST_CODE_QUEUE ?? 'code';\n` +
+    `const executor = queueExecutor({ connection: process.env.PARAFOR_TEST_REDIS, queue, idleTimeout: 100 });\n` +
+    `export const work = distribute(function work(x) { return ${body}; }, { executor });\n`
+  );
+}
+
+/** A program that calls `work` from `lib` on [1] and prints what came back, or the error's cause. */
+function callWork(lib: string): string {
+  return (
+    `import { work } from ${JSON.stringify(lib)};\n` +
+    'try { console.log("ran", JSON.stringify(await work([1]))); } catch (error) { console.log(String(error.cause ?? error)); }\n'
+  );
+}
+
+/** Runs main.mjs in `folder` against the test's Redis, on `queue`; gives what it printed. */
+async function runCaller(folder: string, queue = 'code'): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['main.mjs'], {
+    cwd: folder,
+    env: { ...process.env, PARAFOR_TEST_REDIS: redis!.url, PARAFOR_TEST_CODE_QUEUE: queue },
+    timeout: 30_000,
+  });
+  return stdout;
+}
+
 describe('queue executor: faults', { skip }, () => {
   it('a worker killed with SIGKILL mid-call: its jobs run again on the other and every result returns', async () => {
     assert.equal(getDistribution(methods.Shards.prototype, 'where')?.decorators, 'standard');
@@ -108,6 +139,20 @@ describe('queue executor: faults', { skip }, () => {
     assert.ok(settled.value.some(({ pid }: { pid: number }) => pid === survivor.child.pid));
     workers = [survivor, await WorkerProcess.start(redis!, QUEUE)];
     await noCallKeys();
+  });
+
+  it('a CPU-bound shard longer than the lock runs once: the worker renews its lock meanwhile', async () => {
+    // Locks of 1.5 s checked every 0.5 s (servers.ts): a shard blocking the worker's event loop for
+    // 4 s would have its job taken for stalled and run again on the other worker.
+    const dir = await mkdtemp(join(tmpdir(), 'parafor-lock-'));
+    const file = join(dir, 'runs');
+    try {
+      const [pid] = (await make().noted([file], 4000)) as [number];
+      const runs = (await readFile(file, 'utf8')).trim().split('\n').map(Number);
+      assert.deepEqual(runs, [pid]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('abort: the call rejects with the reason, its waiting jobs are removed, its running ones stopped', async () => {
@@ -188,33 +233,46 @@ describe('queue executor: faults', { skip }, () => {
 
   it('a worker with other code fails the shards with a clear error, and runs nothing', async () => {
     const root = await mkdtemp(join(tmpdir(), 'parafor-queue-code-'));
-    const index = pathToFileURL(new URL('../../../src/index.js', import.meta.url).pathname).href;
-    const queueEntry = pathToFileURL(new URL('../../../src/queue.js', import.meta.url).pathname).href;
-    const lib = (body: string): string =>
-      `import { distribute } from ${JSON.stringify(index)};\n` +
-      `import { queueExecutor } from ${JSON.stringify(queueEntry)};\n` +
-      `const executor = queueExecutor({ connection: process.env.PARAFOR_TEST_REDIS, queue: 'code', idleTimeout: 100 });\n` +
-      `export const work = distribute(function work(x) { return ${body}; }, { executor });\n`;
     const [callerDir, workerDir] = [join(root, 'caller'), join(root, 'worker')];
     await Promise.all([mkdir(callerDir), mkdir(workerDir)]);
-    await writeFile(join(callerDir, 'lib.mjs'), lib('x + 1'));
-    await writeFile(join(workerDir, 'lib.mjs'), lib('x + 2'));
-    await writeFile(
-      join(callerDir, 'main.mjs'),
-      "import { work } from './lib.mjs';\n" +
-        'try { await work([1]); console.log("ran"); } catch (error) { console.log(String(error.cause ?? error)); }\n',
-    );
+    await writeFile(join(callerDir, 'lib.mjs'), workModule('x + 1'));
+    await writeFile(join(workerDir, 'lib.mjs'), workModule('x + 2'));
+    await writeFile(join(callerDir, 'main.mjs'), callWork('./lib.mjs'));
     const other = await WorkerProcess.start(redis!, 'code', { cwd: workerDir, modules: ['lib.mjs'], concurrency: 1 });
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['main.mjs'], {
-        cwd: callerDir,
-        env: { ...process.env, PARAFOR_TEST_REDIS: redis!.url },
-        timeout: 30_000,
-      });
+      const stdout = await runCaller(callerDir);
       assert.match(stdout, /its code differs from the caller's \(fingerprint \w+ in the worker, \w+ in the caller\)/);
       assert.doesNotMatch(stdout, /^ran/m);
     } finally {
       await other.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a method is found by its package and path there, whatever folder the caller and the worker started from', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'parafor-queue-folders-'));
+    await mkdir(join(root, 'lib'));
+    await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'folders-app', type: 'module' }));
+    await writeFile(join(root, 'lib', 'lib.mjs'), workModule('x + 1'));
+    await writeFile(join(root, 'lib', 'main.mjs'), callWork('./lib.mjs'));
+    await writeFile(join(root, 'other.mjs'), 'export const nothing = 0;\n');
+    // The worker runs from the package's root, the caller from its lib folder.
+    const worker = await WorkerProcess.start(redis!, 'code', { cwd: root, modules: ['lib/lib.mjs'], concurrency: 1 });
+    const without = await WorkerProcess.start(redis!, 'code-other', {
+      cwd: root,
+      modules: ['other.mjs'],
+      concurrency: 1,
+    });
+    try {
+      assert.equal(await runCaller(join(root, 'lib')), 'ran [2]\n');
+      // A worker that was not given the method's module says which one it needs.
+      const stdout = await runCaller(join(root, 'lib'), 'code-other');
+      assert.match(
+        stdout,
+        /started with other\.mjs \(folders-app\/other\.mjs in their packages\), not with folders-app\/lib\/lib\.mjs/,
+      );
+    } finally {
+      await Promise.all([worker.stop(), without.stop()]);
       await rm(root, { recursive: true, force: true });
     }
   });

@@ -6,12 +6,20 @@
 /** How a call ended, as {@link CallStats.outcome} says. */
 export type CallOutcome = 'completed' | 'failed' | 'aborted' | 'stopped';
 
-/** A distribution of durations in milliseconds. All 0 when nothing was measured. */
+/**
+ * A distribution of durations in milliseconds, from a histogram of three significant digits (each
+ * figure within about 0.1%). All 0 when nothing was measured.
+ */
 export interface Quantiles {
+  /** The shortest. */
   readonly min: number;
+  /** Half were this long or shorter. */
   readonly median: number;
+  /** 95% were this long or shorter: the slow tail, which the mean hides. */
   readonly p95: number;
+  /** The longest. */
   readonly max: number;
+  /** The average. */
   readonly mean: number;
 }
 

@@ -6,8 +6,6 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { projectPath } from '../util/project-path.js';
 import { reasonOf, say } from '../messages.js';
 import { classifyPoolFailure, MAX_UNREACHED } from '../executors/pool/failures.js';
 import type { SharedPool } from '../executors/pool/pool.js';
@@ -31,6 +29,8 @@ export interface RunnableJob {
   readonly data: unknown;
   /** Adds a line to the job's log (BullMQ's `Job.log`): where the job's outcome goes. */
   log(row: string): Promise<number>;
+  /** Its state in Redis (BullMQ's `Job.getState`): `'unknown'` once it was removed. */
+  getState(): Promise<string>;
 }
 
 /** How long a worker remembers that a call stopped, to refuse its jobs that were already taken. */
@@ -49,9 +49,10 @@ export class JobRunner {
   readonly #stopped = new Map<string, number>();
   #calls = 0;
 
-  constructor(pool: SharedPool, modules: readonly string[], shown: readonly string[]) {
+  /** @param modules - file URLs of the worker's modules, by their names in their packages (see projectPath) */
+  constructor(pool: SharedPool, modules: ReadonlyMap<string, string>, shown: readonly string[]) {
     this.#pool = pool;
-    this.#modules = new Map(modules.map((url) => [projectPath(fileURLToPath(url)), url]));
+    this.#modules = modules;
     this.#shown = shown.join(', ');
   }
 
@@ -79,8 +80,13 @@ export class JobRunner {
    */
   async run(job: RunnableJob): Promise<JobResult> {
     const outcome = await this.#outcome(job);
-    // A job removed meanwhile (its call stopped) keeps no log: BullMQ's script checks it exists.
-    await job.log(outcomeToText(outcome));
+    try {
+      await job.log(outcomeToText(outcome));
+    } catch (error) {
+      // BullMQ refuses to log to a job that is gone: its call stopped and removed it meanwhile,
+      // and nobody waits for its outcome. Anything else fails the job, which its caller then hears.
+      if (!(await gone(job))) throw error;
+    }
     return JOB_RESULT;
   }
 
@@ -178,4 +184,13 @@ const PROCESS_NAME = `${hostname()} pid ${process.pid}`;
 /** The reply, its worker named for the caller's `onStats` by host, process and thread. */
 function named(response: BatchResponse): BatchResponse {
   return response.worker === undefined ? response : { ...response, worker: `${PROCESS_NAME} ${response.worker}` };
+}
+
+/** Whether a job was removed from Redis. */
+async function gone(job: RunnableJob): Promise<boolean> {
+  try {
+    return (await job.getState()) === 'unknown';
+  } catch {
+    return false;
+  }
 }

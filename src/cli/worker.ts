@@ -9,14 +9,16 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { reasonOf } from '../messages.js';
 import { sharedPool, shutdownPool } from '../executors/pool/pool.js';
 import { cancelChannel, type CancelMessage } from '../executors/queue/jobs.js';
 import { loadBullMQ } from '../executors/queue/load.js';
+import { projectPath } from '../util/project-path.js';
 import { isTypeScript, registerTypeScript } from '../worker/typescript.js';
 import { JobRunner } from './run-job.js';
 
@@ -124,17 +126,29 @@ export async function runWorkerCommand(args: readonly string[]): Promise<number>
   const where = connection.replace(/\/\/[^@/]*@/, '//');
   const log = (line: string): boolean => process.stderr.write(`parafor worker: ${line}\n`);
 
-  const modules: string[] = [];
+  // Each module by its name in its package, as jobs name it (see projectPath).
+  const modules = new Map<string, string>();
   for (const path of positionals) {
-    const url = pathToFileURL(resolve(path)).href;
+    let url: string;
     try {
+      // The real path, as the caller's loader names its module: a symbolic link gives the same name.
+      const file = realpathSync(resolve(path));
+      url = pathToFileURL(file).href;
       if (isTypeScript(url)) await registerTypeScript(url, 'parafor worker');
       await import(url);
     } catch (error) {
       log(`importing ${path} failed: ${reasonOf(error)}`);
       return 1;
     }
-    modules.push(url);
+    const name = projectPath(fileURLToPath(url));
+    const same = [...modules].find(([known]) => known === name);
+    if (same !== undefined) {
+      log(
+        `${fileURLToPath(same[1])} and ${path} have the same name in their packages, ${name}: a job could not tell them apart`,
+      );
+      return 1;
+    }
+    modules.set(name, url);
   }
 
   const { Worker, Redis } = await loadBullMQ('parafor worker').catch((error: unknown) => {

@@ -76,9 +76,10 @@ export interface ShardTask {
    * Says which worker ran the shard: a name that stays the same for that worker's life and tells it
    * apart from the call's other workers (a thread's or a process's id, a host and pid). `onStats`
    * counts shards per worker from it. Call it before settling the shard: it counts for shards not
-   * yet settled. Optional to call; executors without workers never do.
+   * yet settled. Optional to call (executors without workers never do), and optional on a task an
+   * executor makes itself for `runShard()`.
    */
-  ranOn(worker: string): void;
+  ranOn?(worker: string): void;
 }
 
 /**
@@ -130,7 +131,7 @@ export interface ShardChunk {
    */
   fail(offset: number, count: number, error: unknown): void;
   /** Says which worker ran shards `offset` to `offset + count - 1`, before settling them (see {@link ShardTask.ranOn}). */
-  ranOn(worker: string, offset: number, count: number): void;
+  ranOn?(worker: string, offset: number, count: number): void;
 }
 
 /** What {@link Executor.open} returns: runs the shards of one call. */

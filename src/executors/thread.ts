@@ -136,10 +136,6 @@ class ChunkShard implements ShardTask {
   started(): void {
     // The chunk's shards were all marked started when it arrived.
   }
-
-  ranOn(): void {
-    // In this process: there is no worker to name.
-  }
 }
 
 /**

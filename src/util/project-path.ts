@@ -2,7 +2,9 @@
  * A file's name as every machine with the same checkout or build knows it, wherever each program was
  * started from: its package's name and its path inside that package (the nearest folder above it
  * with a `package.json`), such as `reports/dist/cube.js`. The queue executor names a method's module
- * this way, and `parafor worker` finds it among its own modules by the same name.
+ * this way, and `parafor worker` finds it among its own modules by the same name. A `package.json`
+ * without a `name` (such as `dist/package.json` holding only `"type"`) is not a package here: the
+ * name comes from the nearest one above that has one.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,6 @@ const packages = new Map<string, Package | undefined>();
 
 interface Package {
   readonly root: string;
-  /** Its `name`, or `''` for a `package.json` without one. */
   readonly name: string;
 }
 
@@ -34,7 +35,7 @@ function packageOf(folder: string): Package | undefined {
   if (packages.has(folder)) return packages.get(folder);
   let found: Package | undefined;
   const name = packageName(join(folder, 'package.json'));
-  if (name !== undefined) found = { root: folder, name };
+  if (name !== undefined && name !== '') found = { root: folder, name };
   else if (dirname(folder) !== folder) found = packageOf(dirname(folder));
   packages.set(folder, found);
   return found;
@@ -52,7 +53,7 @@ function packageName(file: string): string | undefined {
     const { name } = JSON.parse(text) as { name?: unknown };
     return typeof name === 'string' ? name : '';
   } catch {
-    // Unreadable as JSON: still the package's root, as Node takes it for its `type`.
+    // Not JSON: no name to take from it.
     return '';
   }
 }

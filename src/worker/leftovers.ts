@@ -73,7 +73,6 @@ export class WatchedTask implements ShardTask {
   readonly args: readonly unknown[];
   readonly signal: AbortSignal;
   readonly started: () => void;
-  readonly ranOn: (worker: string) => void;
   readonly batch: BatchWatch;
   readonly position: number;
 
@@ -91,7 +90,6 @@ export class WatchedTask implements ShardTask {
     this.args = base.args;
     this.signal = base.signal;
     this.started = base.started;
-    this.ranOn = base.ranOn;
   }
 }
 

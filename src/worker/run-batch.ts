@@ -104,7 +104,7 @@ export async function runBatch(request: BatchRequest): Promise<Transfer> {
   if (request.notifyStart) workerpool.workerEmit({ started: true } satisfies StartedEvent);
   const startedAt = performance.now();
   const watch = new BatchWatch(method.name, shards.length);
-  const base = { args, signal: never, started: noop, ranOn: noop };
+  const base = { args, signal: never, started: noop };
   for (let i = 0; i < shards.length; i++) {
     // From here on, an error left by an earlier shard fails that shard, not the worker.
     watch.running = i;

@@ -274,7 +274,7 @@ describe("'thread' executor", () => {
     assert.deepEqual(started, [0, 1, 2, 3]);
   });
 
-  describe('in chunks, with shards waiting to start', () => {
+  describe('reading and stopping in chunks', () => {
     it('reads no more than concurrency + bufferSize ahead of a slow ordered consumer', async () => {
       const source = countingSource();
       const gates = range(40).map(() => deferred());

@@ -48,7 +48,7 @@ export class TaskUnit implements ShardChunk {
   }
 
   ranOn(worker: string): void {
-    this.task.ranOn(worker);
+    this.task.ranOn?.(worker);
   }
 }
 

@@ -298,7 +298,7 @@ export class PoolSession implements ExecutorSession {
     const { pieces, count } = batch;
     // Every shard of the batch ran there, whatever becomes of its result.
     const { worker } = response;
-    if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn(worker, piece.offset, piece.count);
+    if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn?.(worker, piece.offset, piece.count);
     let values: unknown[];
     try {
       if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);

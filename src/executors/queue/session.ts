@@ -324,7 +324,7 @@ export class QueueSession implements ExecutorSession, JobListener {
       // About shards whose results came back earlier: said before this batch's shards settle.
       if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
       const { worker } = response;
-      if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn(worker, piece.offset, piece.count);
+      if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn?.(worker, piece.offset, piece.count);
       if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
       values = unpackList(response.values);
     } catch (error) {

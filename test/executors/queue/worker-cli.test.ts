@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -32,8 +32,8 @@ class Cli {
   log = '';
   readonly #exited: Promise<number | null>;
 
-  constructor(args: readonly string[], nodeArgs: readonly string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  constructor(args: readonly string[], nodeArgs: readonly string[] = [], cwd = process.cwd()) {
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr?.setEncoding('utf8').on('data', (text: string) => (this.log += text));
     this.#exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     children.push(this.child);
@@ -179,6 +179,35 @@ describe('parafor worker', { skip }, () => {
     );
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exitWithin(EXIT_MS), 0, worker.log);
+  });
+
+  it('refuses two modules with the same name in their packages, and a symbolic link names its target', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parafor-worker-twins-'));
+    try {
+      for (const side of ['a', 'b']) {
+        await mkdir(join(dir, side));
+        await writeFile(join(dir, side, 'package.json'), JSON.stringify({ name: 'twin', type: 'module' }));
+        await writeFile(join(dir, side, 'lib.mjs'), 'export const nothing = 0;\n');
+      }
+      const twins = new Cli(
+        ['worker', '--connection', redis!.url, '--queue', QUEUE, 'a/lib.mjs', 'b/lib.mjs'],
+        [],
+        dir,
+      );
+      assert.equal(await twins.exitWithin(20_000), 1, twins.log);
+      assert.match(twins.log, /lib\.mjs and b\/lib\.mjs have the same name in their packages, twin\/lib\.mjs/);
+      // A link to a module is that module: given both, the worker sees one module twice.
+      await symlink(join(dir, 'a', 'lib.mjs'), join(dir, 'link.mjs'));
+      const linked = new Cli(
+        ['worker', '--connection', redis!.url, '--queue', QUEUE, 'a/lib.mjs', 'link.mjs'],
+        [],
+        dir,
+      );
+      assert.equal(await linked.exitWithin(20_000), 1, linked.log);
+      assert.match(linked.log, /and link\.mjs have the same name in their packages, twin\/lib\.mjs/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('without bullmq, it says what to install and exits 1', async () => {

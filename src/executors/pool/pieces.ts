@@ -5,7 +5,6 @@
  * @module
  */
 import { Fifo } from '../../util/fifo.js';
-import { decodeThrown, type EncodedThrown } from '../../wire/remote-error.js';
 import type { ShardChunk, ShardTask } from '../executor.js';
 
 /** One task as a chunk of one shard, so that every shard waits and travels the same way. */
@@ -132,16 +131,7 @@ export function alone(pieces: readonly Piece[]): Piece[] {
   return each;
 }
 
-/** The failures of batch positions `base` to `base + count - 1`, decoded, by position from `base`. */
-export function failuresIn(
-  failures: readonly (readonly [number, EncodedThrown])[],
-  base: number,
-  count: number,
-): [number, unknown][] | undefined {
-  let decoded: [number, unknown][] | undefined;
-  for (const [position, encoded] of failures) {
-    if (position < base || position >= base + count) continue;
-    (decoded ??= []).push([position - base, decodeThrown(encoded)]);
-  }
-  return decoded;
+/** Fails every shard of `pieces` with `error`. */
+export function failPieces(pieces: readonly Piece[], error: unknown): void {
+  for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
 }

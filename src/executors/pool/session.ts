@@ -8,26 +8,24 @@
  * splitting one where the batch ends: the cost of a shard here is a copy into its batch and out.
  * @module
  */
-import { callOver, WorkerExitError } from '../../errors.js';
+import { callOver } from '../../errors.js';
 import { say } from '../../messages.js';
 import {
   buffersToMove,
   packLenient,
   packNumbers,
   takeMovable,
-  unpackList,
   type LenientPack,
   type Moved,
   type PackedList,
 } from '../../wire/clone.js';
 import type { BatchRequest, BatchResponse, LoadingEvent, StartedEvent } from '../../wire/protocol.js';
-import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from './batching.js';
 import { classifyPoolFailure, loadingTimedOut, MAX_UNREACHED } from './failures.js';
-import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from './pieces.js';
+import { settleBatch, weight, workerDied, type SentBatch } from './batch-answer.js';
+import { failPieces, PieceQueue, TaskUnit, type Piece } from './pieces.js';
 import type { PoolJob, PoolKind, SharedPool } from './pool.js';
-import { warnLeftovers } from './leftover-warnings.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface SessionSettings {
@@ -53,12 +51,7 @@ export interface SessionSettings {
   readonly loadTimeout: number;
 }
 
-interface Batch {
-  readonly pieces: readonly Piece[];
-  /** Shards in all its pieces. */
-  readonly count: number;
-  /** What its shards weigh, packed and moved. */
-  readonly bytes: number;
+interface Batch extends SentBatch {
   job: PoolJob<BatchResponse> | undefined;
   /** Why parafor stopped it, once it did. */
   stopped: { readonly reason: unknown } | undefined;
@@ -112,7 +105,7 @@ export class PoolSession implements ExecutorSession {
     if (this.#closed) return;
     this.#closed = true;
     const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
-    for (const { unit, offset, count } of this.#queue.drain()) unit.fail(offset, count, reason);
+    failPieces(this.#queue.drain(), reason);
     for (const batch of this.#running) this.#stop(batch, reason);
   }
 
@@ -223,7 +216,7 @@ export class PoolSession implements ExecutorSession {
       lenient = packLenient(shards, name, (i) => `shard ${indices[i] ?? i}`, 'shard');
     } catch (error) {
       // Every shard clones alone but not together (a getter that throws once…): none can be blamed.
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
+      failPieces(pieces, error);
       return undefined;
     }
     if (lenient.unclonable.length > 0) {
@@ -293,43 +286,15 @@ export class PoolSession implements ExecutorSession {
 
   #finished(batch: Batch, response: BatchResponse): void {
     this.#done(batch);
-    // About shards whose results came back earlier: said before this batch's shards settle.
-    if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
-    const { pieces, count } = batch;
-    // Every shard of the batch ran there, whatever becomes of its result.
-    const { worker } = response;
-    if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn?.(worker, piece.offset, piece.count);
-    let values: unknown[];
-    try {
-      if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
-      values = unpackList(response.values);
-    } catch (error) {
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
-      return;
-    }
-    for (const [position, value] of response.moved) values[position] = value;
-    values.length = count;
-    // Before the shards settle: the engine hands over more as they do, as much as the new size allows.
-    this.#s.sizer.completed(count, response.durationMs, Math.max(batch.bytes, weight(response.values, response.moved)));
-    if (pieces.length === 1) {
-      const [piece] = pieces as [Piece];
-      piece.unit.settle(piece.offset, values, failuresIn(response.failures, 0, count));
-    } else {
-      let base = 0;
-      for (const piece of pieces) {
-        const part = values.slice(base, base + piece.count);
-        piece.unit.settle(piece.offset, part, failuresIn(response.failures, base, piece.count));
-        base += piece.count;
-      }
-    }
+    settleBatch(batch, response, this.#s.sizer);
   }
 
   #failed(batch: Batch, error: unknown): void {
     this.#done(batch);
-    const { pieces, stopped, count } = batch;
+    const { pieces, stopped } = batch;
     const { kind, name } = this.#s;
     if (stopped !== undefined) {
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, stopped.reason);
+      failPieces(pieces, stopped.reason);
       return;
     }
     const failure = classifyPoolFailure(error);
@@ -344,20 +309,13 @@ export class PoolSession implements ExecutorSession {
         return;
       }
       case 'died':
-        if (count > 1) {
-          this.#requeue(alone(pieces));
-          return;
-        }
-        for (const { unit, offset } of pieces) {
-          const index = unit.start + offset;
-          unit.fail(offset, 1, new WorkerExitError({ ...failure, executor: kind, method: name, shards: [index] }));
-        }
+        workerDied(batch, { ...failure, executor: kind, method: name }, (again) => this.#requeue(again));
         return;
       case 'shutdown':
         for (const piece of pieces) this.#failShutDown(piece, error);
         return;
       default:
-        for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
+        failPieces(pieces, error);
     }
   }
 
@@ -374,17 +332,10 @@ export class PoolSession implements ExecutorSession {
   /** Puts shards back at the front of the queue, to leave first. */
   #requeue(pieces: readonly Piece[]): void {
     if (this.#closed) {
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, this.#s.signal.reason);
+      failPieces(pieces, this.#s.signal.reason);
       return;
     }
     this.#queue.unshift(pieces);
     this.#schedule();
   }
-}
-
-/** What a list weighs in a message: its packed bytes, and the bytes of the values moved beside it. */
-function weight(packed: PackedList, moved: readonly (readonly [number, unknown])[]): number {
-  let bytes = packed.byteLength;
-  for (const [, value] of moved) bytes += (value as ArrayBuffer | ArrayBufferView).byteLength;
-  return bytes;
 }

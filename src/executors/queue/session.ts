@@ -22,17 +22,17 @@
  * and are removed once they end.
  * @module
  */
-import { callOver, WorkerExitError } from '../../errors.js';
+import { callOver } from '../../errors.js';
 import { reasonOf, say } from '../../messages.js';
-import { packLenient, packNumbers, unpackList, type LenientPack, type PackedList } from '../../wire/clone.js';
+import { packLenient, packNumbers, type LenientPack, type PackedList } from '../../wire/clone.js';
 import type { BatchResponse } from '../../wire/protocol.js';
 import { decodeThrown } from '../../wire/remote-error.js';
 import type { ExecutorSession, ShardChunk, ShardTask } from '../executor.js';
 import type { BatchSizer } from '../pool/batching.js';
-import { alone, failuresIn, PieceQueue, TaskUnit, type Piece } from '../pool/pieces.js';
+import { settleBatch, workerDied, type SentBatch } from '../pool/batch-answer.js';
+import { failPieces, PieceQueue, TaskUnit, type Piece } from '../pool/pieces.js';
 import type { Connected, JobListener, JobState, QueueClient } from './client.js';
-import { JOB_VERSION, jobId, outcomeOf, shardsToText, type JobData, type JobDied, type JobOutcome } from './jobs.js';
-import { warnLeftovers } from '../pool/leftover-warnings.js';
+import { JOB_VERSION, jobId, outcomeOf, shardsToText, type JobData, type JobDied } from './jobs.js';
 
 /** What a session is opened with (see open-session.ts). */
 export interface QueueSessionSettings {
@@ -56,11 +56,8 @@ export interface QueueSessionSettings {
   readonly keepFinishedSeconds: number;
 }
 
-interface Batch {
+interface Batch extends SentBatch {
   readonly id: string;
-  readonly pieces: readonly Piece[];
-  readonly count: number;
-  readonly bytes: number;
   started: boolean;
   unwatch: (() => void) | undefined;
 }
@@ -123,13 +120,13 @@ export class QueueSession implements ExecutorSession, JobListener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
-    for (const { unit, offset, count } of this.#queue.drain()) unit.fail(offset, count, reason);
+    const reason = this.#whyClosed();
+    failPieces(this.#queue.drain(), reason);
     const stopped = [...this.#running.values()];
     this.#running.clear();
     for (const batch of stopped) {
       batch.unwatch?.();
-      for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, reason);
+      failPieces(batch.pieces, reason);
     }
     if (stopped.length > 0) {
       this.#connected?.cancel({ call: this.#s.call }).catch(() => undefined);
@@ -137,6 +134,11 @@ export class QueueSession implements ExecutorSession, JobListener {
     }
     this.#drainUntil = Date.now() + DRAIN_MS;
     this.#releaseWhenDrained();
+  }
+
+  /** Why what waits or runs fails once the call is closed. */
+  #whyClosed(): unknown {
+    return this.#s.signal.reason ?? callOver(this.#s.name);
   }
 
   // JobListener: the events of this call's jobs.
@@ -158,7 +160,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     const batch = this.#finishing(id);
     if (batch === undefined) return;
     const error = new Error(say(this.#s.name, `the job of ${shardsOf(batch)} failed in a worker: ${reason}`));
-    for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, error);
+    failPieces(batch.pieces, error);
   }
 
   /** The batch of a job that ended, no longer running; `undefined` when no shard waits for it. */
@@ -217,7 +219,7 @@ export class QueueSession implements ExecutorSession, JobListener {
           this.#inRedis.delete(batch.id);
           if (!this.#running.has(batch.id)) continue;
           this.#done(batch);
-          for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, failure);
+          failPieces(batch.pieces, failure);
         }
       },
     );
@@ -261,7 +263,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     try {
       lenient = packLenient(shards, this.#s.name, (i) => `shard ${indices[i] ?? i}`, 'shard');
     } catch (error) {
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
+      failPieces(pieces, error);
       return undefined;
     }
     if (lenient.unclonable.length === 0) return lenient.packed;
@@ -292,7 +294,7 @@ export class QueueSession implements ExecutorSession, JobListener {
       const onAbort = (): void => {
         if (!this.#running.has(batch.id)) return;
         this.#done(batch);
-        for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, signal.reason);
+        failPieces(batch.pieces, signal.reason);
         this.#connected?.cancel({ call: this.#s.call, jobs: [batch.id] }).catch(() => undefined);
         this.#remove(batch.id);
       };
@@ -309,59 +311,42 @@ export class QueueSession implements ExecutorSession, JobListener {
   }
 
   #settle(batch: Batch, text: string | null): void {
-    const { pieces, count } = batch;
     this.#remove(batch.id);
-    let outcome: JobOutcome;
-    let values: unknown[];
     let response: BatchResponse;
     try {
-      outcome = outcomeOf(text);
+      const outcome = outcomeOf(text);
       if ('died' in outcome) {
         this.#died(batch, outcome.died);
         return;
       }
       response = outcome.response;
-      // About shards whose results came back earlier: said before this batch's shards settle.
-      if (response.leftovers !== undefined) warnLeftovers(response.leftovers);
-      const { worker } = response;
-      if (worker !== undefined) for (const piece of pieces) piece.unit.ranOn?.(worker, piece.offset, piece.count);
-      if (response.batchFailure !== undefined) throw decodeThrown(response.batchFailure);
-      values = unpackList(response.values);
     } catch (error) {
-      for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, error);
+      failPieces(batch.pieces, error);
       return;
     }
-    values.length = count;
-    this.#s.sizer.completed(count, response.durationMs, Math.max(batch.bytes, response.values.byteLength));
-    let base = 0;
-    for (const piece of pieces) {
-      const part = pieces.length === 1 ? values : values.slice(base, base + piece.count);
-      piece.unit.settle(piece.offset, part, failuresIn(response.failures, base, piece.count));
-      base += piece.count;
-    }
+    settleBatch(batch, response, this.#s.sizer);
   }
 
-  /**
-   * The worker thread that ran the batch died: as with `'worker'`, each of its shards runs again
-   * alone, so that only the one that kills its thread fails, with a `WorkerExitError`.
-   */
+  /** The worker thread that ran the batch died: as with `'worker'`, its shards run again alone. */
   #died(batch: Batch, { exitCode, signal, reason }: JobDied): void {
-    const { pieces, count } = batch;
-    if (count > 1) {
-      if (this.#closed) {
-        const reason: unknown = this.#s.signal.reason ?? callOver(this.#s.name);
-        for (const piece of pieces) piece.unit.fail(piece.offset, piece.count, reason);
-      } else {
-        this.#queue.unshift(alone(pieces));
-        this.#schedule();
-      }
+    const death = {
+      executor: 'worker',
+      method: this.#s.name,
+      exitCode,
+      signal,
+      reason: reason && decodeThrown(reason),
+    } as const;
+    workerDied(batch, death, (again) => this.#requeue(again));
+  }
+
+  /** Puts shards back at the front of the queue, to leave first. */
+  #requeue(pieces: readonly Piece[]): void {
+    if (this.#closed) {
+      failPieces(pieces, this.#whyClosed());
       return;
     }
-    const details = { executor: 'worker', exitCode, signal, reason: reason && decodeThrown(reason) } as const;
-    for (const { unit, offset } of pieces) {
-      const error = new WorkerExitError({ ...details, method: this.#s.name, shards: [unit.start + offset] });
-      unit.fail(offset, 1, error);
-    }
+    this.#queue.unshift(pieces);
+    this.#schedule();
   }
 
   /** Removes a job from Redis; one that is running stays until it ends (see {@link close}). */
@@ -462,7 +447,7 @@ export class QueueSession implements ExecutorSession, JobListener {
     // All leave the running set before any fails: a failure may stop the call, which fails what runs.
     const lost = [...this.#running.values()];
     for (const batch of lost) this.#done(batch);
-    for (const batch of lost) for (const piece of batch.pieces) piece.unit.fail(piece.offset, piece.count, error);
+    for (const batch of lost) failPieces(batch.pieces, error);
     if (this.#closed) {
       this.#inRedis.clear();
       this.#releaseWhenDrained();
